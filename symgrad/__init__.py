@@ -1,0 +1,17 @@
+"""symgrad: neural networks and chain-rule calculus, derived symbolically and worked out."""
+
+from .errors import NumericError, ProblemError, SymgradError
+from .solution import Gradient, Solution, solve
+from .spec import ProblemSpec, load_problem, read_problem
+
+__all__ = [
+    "Gradient",
+    "NumericError",
+    "ProblemError",
+    "ProblemSpec",
+    "Solution",
+    "SymgradError",
+    "load_problem",
+    "read_problem",
+    "solve",
+]

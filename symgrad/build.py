@@ -1,0 +1,243 @@
+"""From a validated spec to a `Graph`: a layered network, or a computation graph of named variables.
+
+The local derivatives of a network are written down from its structure (∂z/∂W_ij = a_j,
+∂z/∂a_j = W_ij, ∂z/∂b_i = 1) and from each activation's own derivative, rather than by
+differentiating sums of many terms: this is what keeps an 8 × 32 network fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sympy
+from sympy import Expr, Integer, Symbol, factor_terms
+from sympy.core.function import AppliedUndef
+
+from .activations import (
+    ACTIVATIONS,
+    EXPRESSION_FUNCTIONS,
+    Activation,
+    leaky_relu_with_slope,
+    unspecified,
+)
+from .errors import ProblemError
+from .graph import Graph, Node, Number, symbol
+from .losses import LOSSES
+from .parser import DEFAULT_FUNCTIONS, ExpressionError, parse_expression
+from .spec import LayerSpec, ProblemSpec, Value, is_number
+
+FUNCTIONS = {**DEFAULT_FUNCTIONS, **EXPRESSION_FUNCTIONS}
+
+
+def build(spec: ProblemSpec) -> Graph:
+    return build_network(spec) if spec.network is not None else build_graph(spec)
+
+
+class NetworkBuilder:
+    """Collects nodes in topological order while the layers are laid down."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.values: dict[Symbol, Number] = {}
+
+    def leaf(self, name: str, kind: str, value: Value) -> Symbol:
+        node = Node(name, symbol(name), kind)
+        self.nodes.append(node)
+        if is_number(value):
+            self.values[node.symbol] = value  # type: ignore[assignment]
+        return node.symbol
+
+    def add(self, name: str, kind: str, expr: Expr, partials: dict[Symbol, Expr]) -> Symbol:
+        node = Node(name, symbol(name), kind, expr, partials)
+        self.nodes.append(node)
+        return node.symbol
+
+
+def layer_activation(layer: LayerSpec) -> Activation:
+    if layer.activation == "leaky_relu" and layer.negative_slope is not None:
+        return leaky_relu_with_slope(sympy.Float(layer.negative_slope))
+    return ACTIVATIONS.get(layer.activation) or unspecified(layer.activation)
+
+
+def activation_partials(
+    outputs: list[Expr], zs: list[Symbol], names: list[Symbol]
+) -> list[dict[Symbol, Expr]]:
+    """∂a_i/∂z_k for one layer, written in terms of the activations themselves (σ' = a(1 − a)).
+
+    An unspecified g keeps g'(z): replacing g(z) by a inside Derivative(g(z), z) would destroy it.
+    """
+    own = {out: a for out, a in zip(outputs, names) if not isinstance(out, (Symbol, AppliedUndef))}
+    layer = set(zs)
+    partials = []
+    for out in outputs:
+        if isinstance(out, Symbol):  # the identity
+            partials.append({out: Integer(1)})
+            continue
+        # each pre-activation is a plain argument of the function: fdiff gives the textbook
+        # form directly, far faster than diff's general machinery
+        partials.append(
+            {z: out.fdiff(k).xreplace(own) for k, z in enumerate(out.args, 1) if z in layer}
+        )
+    return partials
+
+
+def build_network(spec: ProblemSpec) -> Graph:
+    net = spec.network
+    assert net is not None
+    b = NetworkBuilder()
+    x_values = spec.data.get("x") or (None,) * net.inputs
+    previous = [b.leaf(f"x[{j}]", "input", v) for j, v in enumerate(x_values, 1)]  # type: ignore[arg-type]
+    weights: list[Symbol] = []
+    parameters: list[str] = []
+    depth = len(net.layers)
+    for l, layer in enumerate(net.layers, 1):
+        rows = layer.weights or ((None,) * len(previous),) * layer.units
+        w = [
+            [b.leaf(f"W{l}[{i},{j}]", "weight", v) for j, v in enumerate(row, 1)]
+            for i, row in enumerate(rows, 1)
+        ]
+        bias = (
+            [b.leaf(f"b{l}[{i}]", "bias", v) for i, v in enumerate(layer.biases, 1)]
+            if layer.biases is not None
+            else None
+        )
+        weights += [wij for row in w for wij in row]
+        for i in range(layer.units):
+            parameters += [s.name for s in w[i]] + ([bias[i].name] if bias else [])
+        zs = []
+        for i in range(layer.units):
+            partials: dict[Symbol, Expr] = {}
+            for wij, aj in zip(w[i], previous):
+                partials[wij] = aj
+                partials[aj] = wij
+            terms = [wij * aj for wij, aj in zip(w[i], previous)]
+            if bias:
+                partials[bias[i]] = Integer(1)
+                terms.append(bias[i])
+            zs.append(b.add(f"z{l}[{i + 1}]", "preactivation", sympy.Add(*terms), partials))
+        outputs = layer_activation(layer).layer(zs)
+        names = [
+            symbol(f"yhat[{i}]" if l == depth else f"a{l}[{i}]")
+            for i in range(1, layer.units + 1)
+        ]
+        for a, out, partials in zip(names, outputs, activation_partials(outputs, zs, names)):
+            b.add(a.name, "activation", out, partials)
+        previous = names
+    heads: frozenset[str] = frozenset()
+    output = previous[-1].name
+    sum_is_one = False
+    if net.loss is not None:
+        y_values = spec.data.get("y") or (None,) * len(previous)
+        ys = [b.leaf(f"y[{k}]", "target", v) for k, v in enumerate(y_values, 1)]  # type: ignore[arg-type]
+        loss = loss_expression(spec, previous, ys)
+        if net.l2:
+            loss += sympy.Float(net.l2) * sympy.Add(*(wij**2 for wij in weights))
+        partials = {}
+        for s in [*previous, *ys, *(weights if net.l2 else [])]:
+            partials[s] = factor_terms(loss.diff(s))
+        b.add("L", "loss", loss, partials)
+        output = "L"
+        heads = frozenset(f"z{depth}[{i}]" for i in range(1, len(previous) + 1))
+        known_targets = [v for v in y_values if is_number(v)]
+        sum_is_one = net.loss == "cross_entropy" and (
+            len(known_targets) < len(y_values) or abs(sum(known_targets) - 1) < 1e-12
+        )
+    return Graph(
+        nodes=tuple(b.nodes),
+        output=output,
+        values=b.values,
+        default_wrt=tuple(parameters) if net.loss is not None else (),
+        updatable=frozenset(parameters),
+        learning_rate=net.learning_rate,
+        heads=heads,
+        target_sum_is_one=sum_is_one,
+    )
+
+
+def loss_expression(spec: ProblemSpec, yhats: list[Symbol], ys: list[Symbol]) -> Expr:
+    net = spec.network
+    assert net is not None and net.loss is not None
+    if net.loss in LOSSES:
+        return LOSSES[net.loss](yhats, ys)
+    names = {f"yhat{k}": s for k, s in enumerate(yhats, 1)}
+    names |= {f"y{k}": s for k, s in enumerate(ys, 1)}
+    if len(yhats) == 1:
+        names |= {"yhat": yhats[0], "y": ys[0]}
+    expected = "yhat1..yhat%d, y1..y%d" % (len(yhats), len(ys))
+    return parse_field(spec.source, "network.loss", net.loss, names.__getitem__, expected)
+
+
+def parse_field(
+    source: str, field: str, text: str, symbol_for: Callable[[str], Expr], names: str
+) -> Expr:
+    try:
+        return parse_expression(text, symbol_for, FUNCTIONS)
+    except ExpressionError as error:
+        hint = f" (names allowed here: {names})" if error.message.startswith("unknown name") else ""
+        raise ProblemError(source, field, f"{error}{hint}") from None
+
+
+def build_graph(spec: ProblemSpec) -> Graph:
+    graph = spec.graph
+    assert graph is not None
+    defined = dict(graph.define)
+    exprs: dict[str, Expr] = {}
+    for name, text in graph.define:
+        exprs[name] = parse_field(
+            spec.source, f"graph.define.{name}", text, symbol, "any variable name"
+        )
+    leaves: list[str] = []
+    for expr in exprs.values():
+        for s in sorted(expr.free_symbols, key=lambda s: s.name):
+            if s.name not in defined and s.name not in leaves:
+                leaves.append(s.name)
+    for name in spec.data:
+        if name in defined:
+            raise ProblemError(
+                spec.source, f"data.{name}", f"{name} is defined in [graph.define]; give values "
+                "only to the variables it is computed from",
+            )
+        if name not in leaves:
+            raise ProblemError(
+                spec.source, f"data.{name}", f"no expression uses {name} (variables: "
+                f"{', '.join(leaves)})",
+            )
+    nodes = [Node(name, symbol(name), "leaf") for name in leaves]
+    for name in topological_order(spec.source, exprs):
+        expr = exprs[name]
+        parents = sorted(expr.free_symbols, key=lambda s: s.name)
+        nodes.append(Node(name, symbol(name), "variable", expr, {p: expr.diff(p) for p in parents}))
+    values = {
+        symbol(name): value for name, value in spec.data.items() if is_number(value)
+    }
+    return Graph(
+        nodes=tuple(nodes),
+        output=graph.output,
+        values=values,  # type: ignore[arg-type]
+        default_wrt=tuple(leaves),
+        updatable=frozenset(leaves),
+        learning_rate=graph.learning_rate,
+    )
+
+
+def topological_order(source: str, exprs: dict[str, Expr]) -> list[str]:
+    """The defined variables, each after the ones it uses; a cycle is reported by its path."""
+    order: list[str] = []
+    state: dict[str, str] = {}  # "visiting" or "done"
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            cycle = " -> ".join(path[path.index(name):] + [name])
+            raise ProblemError(source, "graph.define", f"expected no cycle, found {cycle}")
+        state[name] = "visiting"
+        for s in sorted(exprs[name].free_symbols, key=lambda s: s.name):
+            if s.name in exprs:
+                visit(s.name, path + [name])
+        state[name] = "done"
+        order.append(name)
+
+    for name in exprs:
+        visit(name, [])
+    return order

@@ -1,0 +1,48 @@
+"""The JSON form of a Solution: numbers as numbers, anything still symbolic as a string."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+
+from .names import to_latex, to_text
+from .numeric import Value
+
+
+def number(value: Value) -> float | int | str:
+    if isinstance(value, (int, float)):
+        return value
+    return str(sympy.expand(value))
+
+
+def solution_json(solution: Any) -> dict[str, Any]:
+    gradients = {}
+    for key, g in solution.gradients.items():
+        d = g.derivation
+        entry: dict[str, Any] = {
+            "value": number(g.value),
+            "expr": to_text(d.result),
+            "latex": to_latex(d.result),
+            "certified": g.certificate,
+            "path_count": d.path_count,
+        }
+        if d.assumptions:
+            entry["assumptions"] = list(d.assumptions)
+        if g.expanded is not None:
+            entry["expanded"] = str(g.expanded)
+        if d.paths is not None:
+            entry["paths"] = [
+                [
+                    {"of": f.of, "wrt": f.wrt, "expr": str(f.expr), "value": number(v)}
+                    for f, v in zip(path, values)
+                ]
+                for path, values in zip(d.paths, g.factor_values)
+            ]
+        gradients[key] = entry
+    return {
+        "title": solution.title,
+        "values": {name: number(v) for name, v in solution.values.items()},
+        "gradients": gradients,
+        "updated": {name: number(v) for name, v in solution.updated.items()},
+    }

@@ -1,0 +1,168 @@
+"""solve(): the pipeline from a problem to a Solution with every number and derivation.
+
+problem file → ProblemSpec → Graph → sweeps and derivations → numbers (the trace) → Solution.
+The Solution is plain data; `to_json` is the machine-readable form, and the LaTeX renderer
+walks the same records.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sympy
+from sympy import Expr, Symbol
+
+from .backward import Derivation, Sweep, derive, reverse_sweep
+from .build import build
+from .certify import Certifier, compose
+from .errors import NumericError, ProblemError
+from .graph import Graph
+from .numeric import Value, as_number, evaluate
+from .spec import ProblemSpec, load_problem
+
+REQUEST = re.compile(r"d(?P<top>[^/]+)/d(?P<wrt>[^/]+)\Z")
+
+
+@dataclass(frozen=True)
+class Gradient:
+    derivation: Derivation
+    value: Value
+    factor_values: tuple[tuple[Value, ...], ...] | None  # per path, per factor
+    expanded: Expr | None  # the result written in the leaves (graphs, small networks)
+    certificate: str
+
+    @property
+    def key(self) -> str:
+        return f"d{self.derivation.top}/d{self.derivation.wrt}"
+
+
+@dataclass(frozen=True)
+class Solution:
+    spec: ProblemSpec
+    graph: Graph
+    values: dict[str, Value]  # every computed node: z, a, ŷ, L; or a graph's variables
+    gradients: dict[str, Gradient]
+    updated: dict[str, Value]
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    def to_json(self) -> dict[str, Any]:
+        from .jsonout import solution_json
+
+        return solution_json(self)
+
+
+def solve(problem: str | Path | ProblemSpec) -> Solution:
+    """Solve a problem file (or a spec built in Python): every value, derivation and update."""
+    spec = problem if isinstance(problem, ProblemSpec) else load_problem(problem)
+    try:
+        return solve_spec(spec)
+    except NumericError as error:
+        raise NumericError(f"{spec.source}: {error}") from None
+
+
+def solve_spec(spec: ProblemSpec) -> Solution:
+    graph = build(spec)
+    requests = requested(spec, graph)
+    env: dict[Symbol, Value] = {}
+    values: dict[str, Value] = {}
+    for node in graph.nodes:
+        if node.expr is None:
+            env[node.symbol] = graph.values.get(node.symbol, node.symbol)
+        else:
+            env[node.symbol] = value_of(node.expr, env, node.name)
+            values[node.name] = env[node.symbol]
+    sweeps: dict[str, Sweep] = {}
+    gradients: dict[str, Gradient] = {}
+    certifier = Certifier(graph)
+    for top, wrt in requests:
+        if top not in sweeps:
+            sweeps[top] = sweep = reverse_sweep(graph, top)
+            # only the adjoints between T and what was asked: ∂L/∂y may be log 0 when
+            # nobody asked for it
+            asked = graph.descendants({graph.node(w).symbol for t, w in requests if t == top})
+            for v in sweep.order:  # T first
+                if v in asked:
+                    env[sweep.adjoint_symbols[v]] = value_of(
+                        sweep.adjoints[v], env, f"d{top}/d{graph.by_symbol[v].name}"
+                    )
+        derivation = derive(graph, sweeps[top], wrt)
+        gradients[f"d{top}/d{wrt}"] = gradient(graph, derivation, env, certifier)
+    return Solution(spec, graph, values, gradients, updates(spec, graph, gradients, env))
+
+
+def gradient(
+    graph: Graph, derivation: Derivation, env: dict[Symbol, Value], certifier: Certifier
+) -> Gradient:
+    key = f"d{derivation.top}/d{derivation.wrt}"
+    factor_values = None
+    if derivation.paths is not None:
+        factor_values = tuple(
+            tuple(value_of(f.expr, env, key) for f in path) for path in derivation.paths
+        )
+    expanded = None
+    if graph.by_name[derivation.top].kind == "variable":  # a graph: also show it in the leaves
+        expanded = compose(graph, derivation.result, graph.node(derivation.wrt).symbol)
+    certificate = certifier.certify(
+        derivation.top, derivation.wrt, derivation.result, bool(derivation.assumptions)
+    )
+    value = value_of(derivation.result, env, key)
+    return Gradient(derivation, value, factor_values, expanded, certificate)
+
+
+def value_of(expr: Expr, env: dict[Symbol, Value], name: str) -> Value:
+    """The number (or expression) for `name`, or a NumericError that says where it failed."""
+    try:
+        value = as_number(evaluate(expr, env))
+    except NumericError as error:
+        raise NumericError(f"{name}: {error}") from None
+    if isinstance(value, sympy.Basic) and value.has(sympy.zoo, sympy.nan, sympy.oo):
+        raise NumericError(f"{name}: the value is not finite ({value})")
+    return value
+
+
+def requested(spec: ProblemSpec, graph: Graph) -> list[tuple[str, str]]:
+    """The (top, wrt) pairs asked for, checked against the graph's names."""
+    names = spec.ask.gradients
+    field = "ask.gradients"
+    if names is None:
+        return [(graph.output, wrt) for wrt in graph.default_wrt]
+    pairs = []
+    for k, text in enumerate(names, 1):
+        match = REQUEST.match(text.replace(" ", ""))
+        top, wrt = (match["top"], match["wrt"]) if match else (graph.output, text.strip())
+        for name in (top, wrt):
+            if name not in graph.by_name:
+                example = ", ".join(n.name for n in graph.nodes[:3])
+                what = "a loss (network.loss)" if name == "L" else f"a variable named {name!r}"
+                raise ProblemError(
+                    spec.source, f"{field}[{k}]",
+                    f"{text!r}: the problem has no {what} (names look like {example}, ...)",
+                )
+        pairs.append((top, wrt))
+    return pairs
+
+
+def updates(
+    spec: ProblemSpec, graph: Graph, gradients: dict[str, Gradient], env: dict[Symbol, Value]
+) -> dict[str, Value]:
+    """θ − η ∂L/∂θ for every requested parameter (a negative η climbs instead)."""
+    if not spec.ask.update:
+        return {}
+    if graph.learning_rate is None:
+        where = "network" if spec.network else "graph"
+        raise ProblemError(spec.source, "ask.update", f"needs {where}.learning_rate")
+    eta = graph.learning_rate
+    out: dict[str, Value] = {}
+    for g in gradients.values():
+        d = g.derivation
+        if d.top == graph.output and d.wrt in graph.updatable:
+            theta = env[graph.node(d.wrt).symbol]
+            step = theta - eta * g.value
+            out[d.wrt] = step if isinstance(step, (int, float)) else sympy.expand(step)
+    return out

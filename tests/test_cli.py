@@ -1,0 +1,136 @@
+"""The command line: the JSON contract, and one clear line with exit status 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=cwd, env=env
+    )
+
+
+def test_json_contract() -> None:
+    out = run("solve", "examples/two_two_two.toml", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) == {"title", "values", "gradients", "updated"}
+    assert data["title"] == "A 2-2-2 network"
+    assert data["values"]["z1[1]"] == pytest.approx(0.3775)
+    assert {"yhat[1]", "yhat[2]", "L", "a1[2]", "z2[2]"} <= set(data["values"])
+    assert list(data["gradients"]) == ["dL/dW2[1,1]", "dL/db1[2]", "dL/dx[1]"]
+    w = data["gradients"]["dL/dW2[1,1]"]
+    assert w["value"] == pytest.approx(0.082167041, abs=1e-8)
+    assert {"value", "expr", "latex", "certified", "paths"} <= set(w)
+    assert w["expr"] == "a1[1]*yhat[1]*(1 - yhat[1])*(-y[1] + yhat[1])"
+    assert r"\hat{y}_{1}" in w["latex"] and "a^{[1]}_{1}" in w["latex"]
+    (path,) = w["paths"]
+    assert [(f["of"], f["wrt"]) for f in path] == [
+        ("L", "yhat[1]"), ("yhat[1]", "z2[1]"), ("z2[1]", "W2[1,1]")
+    ]
+    assert data["updated"] == {"W2[1,1]": pytest.approx(0.35891648, abs=1e-8),
+                               "b1[2]": pytest.approx(data["updated"]["b1[2]"])}
+
+
+def test_graph_json_holds_every_variable() -> None:
+    data = json.loads(run("solve", "examples/seed001_graph.toml", "--json").stdout)
+    assert set(data["values"]) == {"f", "g1", "g2"}
+    assert "df/dx1" in data["gradients"]
+    assert data["gradients"]["df/dx1"]["expanded"]
+
+
+def test_symbolic_values_are_strings() -> None:
+    data = json.loads(run("solve", "examples/seed004_exp_output.toml", "--json").stdout)
+    value = data["gradients"]["dL/dW2[1,1]"]["value"]
+    assert isinstance(value, str) and "y[1]" in value
+    assert isinstance(data["values"]["yhat[1]"], float)
+
+
+def test_text_summary() -> None:
+    out = run("solve", "examples/seed001_graph.toml")
+    assert out.returncode == 0 and "df/dx1" in out.stdout
+
+
+NETWORK = """
+[network]
+inputs = 2
+loss = "half_squared_error"
+[[network.layer]]
+units = 2
+activation = "sigmoid"
+weights = [[0.1, 0.2], [0.3, 0.4]]
+[data]
+x = [1, 2]
+y = [0, 1]
+"""
+
+
+@pytest.mark.parametrize(
+    "text, field, expected",
+    [
+        ("title = [", "", "not valid TOML"),
+        ("[network]\ninputs = 2", "network.layer", "[[network.layer]]"),
+        (NETWORK.replace('"sigmoid"', '"sigmod"'), "network.layer[1].activation", "unknown activation 'sigmod'"),
+        (NETWORK.replace('"half_squared_error"', '"hinge"'), "network.loss", "unknown loss 'hinge'"),
+        (NETWORK.replace('"half_squared_error"', '"(yhat1 - y3)**2"'), "network.loss", "unknown name 'y3'"),
+        (NETWORK.replace("[[0.1, 0.2], [0.3, 0.4]]", "[[0.1, 0.2, 0.5], [0.3, 0.4, 0.6]]"),
+         "network.layer[1].weights", "expected 2 rows of 2 entries"),
+        (NETWORK.replace("x = [1, 2]", "x = [1]"), "data.x", "expected a list of 2 inputs"),
+        (NETWORK.replace("x = [1, 2]", "x = [1, true]"), "data.x[2]", "expected a number"),
+        (NETWORK + '[ask]\ngradients = ["W3[1,1]"]', "ask.gradients[1]", "W3[1,1]"),
+        (NETWORK + "[ask]\nupdate = true", "ask.update", "learning_rate"),
+        (NETWORK.replace("inputs = 2", "inputs = 2\nlayers = 3"), "network.layers", "unknown field"),
+        ('[graph]\noutput = "f"\n[graph.define]\nf = "__import__(\'os\').system(\'echo hi\')"',
+         "graph.define.f", "not allowed"),
+        ('[graph]\noutput = "f"\n[graph.define]\nf = "x.real"', "graph.define.f", "position"),
+        ('[graph]\noutput = "f"\n[graph.define]\nf = "g + 1"\ng = "f * 2"', "graph.define", "cycle"),
+        ('[graph]\noutput = "f"\n[graph.define]\nf = "x**2"\n[data]\nz = 1', "data.z", "no expression uses z"),
+        ('[graph]\noutput = "h"\n[graph.define]\nf = "x**2"', "graph.output", "not defined"),
+        ('[graph]\noutput = "f"\n[graph.define]\nf = "log(x)"\n[data]\nx = 0', "", "log"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, text: str, field: str, expected: str) -> None:
+    problem = tmp_path / "bad.toml"
+    problem.write_text(text)
+    out = run("solve", str(problem), "--json", cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "Traceback" not in out.stderr
+    assert str(problem) in lines[0] and field in lines[0] and expected in lines[0], lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]  # nothing written
+
+
+def test_missing_file() -> None:
+    out = run("solve", "no/such/file.toml", "--json")
+    assert out.returncode == 2 and "no/such/file.toml" in out.stderr and "cannot read" in out.stderr
+
+
+def test_sigmoid_of_a_huge_number_is_stable(tmp_path: Path) -> None:
+    problem = tmp_path / "big.toml"
+    problem.write_text(NETWORK.replace("[[0.1, 0.2], [0.3, 0.4]]", "[[800, 0], [-800, 0]]")
+                       .replace('"half_squared_error"', '"bce"').replace("y = [0, 1]", "y = [1, 0]"))
+    data = json.loads(run("solve", str(problem), "--json").stdout)
+    assert data["values"]["yhat[1]"] == 1.0 and data["values"]["yhat[2]"] == 0.0
+    assert data["values"]["L"] == 0.0
+    assert data["gradients"]["dL/dW1[1,1]"]["value"] == 0.0
+
+
+def test_log_zero_is_reported_not_a_crash(tmp_path: Path) -> None:
+    problem = tmp_path / "zero.toml"
+    problem.write_text(NETWORK.replace("[[0.1, 0.2], [0.3, 0.4]]", "[[800, 0], [-800, 0]]")
+                       .replace('"half_squared_error"', '"bce"'))
+    out = run("solve", str(problem), "--json")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "log" in out.stderr

@@ -1,0 +1,219 @@
+"""The bundled examples, checked against values worked out by hand (not by symgrad).
+
+Each expected number is computed here from the textbook formula with `math`, and the figures
+the source documents print are checked where they are right.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import sympy
+from sympy import Symbol
+
+import symgrad
+from symgrad.activations import sigmoid
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def sig(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
+
+
+def solve(name: str) -> symgrad.Solution:
+    return symgrad.solve(EXAMPLES / name)
+
+
+def s(name: str) -> Symbol:
+    return Symbol(name, real=True)
+
+
+def grad(solution: symgrad.Solution, key: str) -> float:
+    return solution.gradients[key].value
+
+
+def test_mazur_two_two_two() -> None:
+    """The well-known worked example (Mazur): every figure there is reproduced."""
+    sol = solve("two_two_two.toml")
+    assert sol.values["z1[1]"] == pytest.approx(0.3775)
+    assert sol.values["yhat[1]"] == pytest.approx(0.75136507, abs=1e-8)
+    assert sol.values["yhat[2]"] == pytest.approx(0.772928465, abs=1e-8)
+    assert sol.values["L"] == pytest.approx(0.298371109, abs=1e-8)
+    assert grad(sol, "dL/dW2[1,1]") == pytest.approx(0.082167041, abs=1e-8)
+    assert sol.updated["W2[1,1]"] == pytest.approx(0.35891648, abs=1e-8)
+    # b1[2] and x[1] by hand: δ_out_k = (ŷ_k − y_k) ŷ_k (1 − ŷ_k); δ_h2 = Σ_k δ_k W2[k,2] · a(1 − a)
+    h = [sig(0.15 * 0.05 + 0.20 * 0.10 + 0.35), sig(0.25 * 0.05 + 0.30 * 0.10 + 0.35)]
+    o = [sig(0.40 * h[0] + 0.45 * h[1] + 0.6), sig(0.50 * h[0] + 0.55 * h[1] + 0.6)]
+    d_out = [(o[0] - 0.01) * o[0] * (1 - o[0]), (o[1] - 0.99) * o[1] * (1 - o[1])]
+    d_h = [(d_out[0] * 0.40 + d_out[1] * 0.50) * h[0] * (1 - h[0]),
+           (d_out[0] * 0.45 + d_out[1] * 0.55) * h[1] * (1 - h[1])]
+    assert grad(sol, "dL/db1[2]") == pytest.approx(d_h[1], rel=1e-12)
+    assert grad(sol, "dL/dx[1]") == pytest.approx(d_h[0] * 0.15 + d_h[1] * 0.25, rel=1e-12)
+    assert sol.updated["b1[2]"] == pytest.approx(0.35 - 0.5 * d_h[1], rel=1e-12)
+    assert "x[1]" not in sol.updated  # inputs are not parameters
+
+
+def test_seed000_sigmoid_backprop() -> None:
+    sol = solve("seed000_sigmoid_backprop.toml")
+    h1, h2 = sig(3 * 0 - 1.5 * 1 + 3), sig(2 * 0 + 3 * 1 + 2.5)
+    z = 0.5 * h1 + 1 * h2 - 1
+    out = sig(z)
+    delta = (out - 1) * out * (1 - out)
+    dh = [delta * 0.5 * h1 * (1 - h1), delta * 1 * h2 * (1 - h2)]
+    assert sol.values["a1[1]"] == pytest.approx(h1) and sol.values["a1[2]"] == pytest.approx(h2)
+    assert sol.values["L"] == pytest.approx(0.5 * (1 - out) ** 2, rel=1e-12)
+    expected = {
+        "W2[1,1]": delta * h1, "W2[1,2]": delta * h2, "b2[1]": delta,
+        "W1[1,1]": dh[0] * 0, "W1[1,2]": dh[0] * 1, "b1[1]": dh[0],
+        "W1[2,1]": dh[1] * 0, "W1[2,2]": dh[1] * 1, "b1[2]": dh[1],
+    }
+    for name, value in expected.items():
+        assert grad(sol, f"dL/d{name}") == pytest.approx(value, rel=1e-12, abs=1e-15), name
+    start = {"W2[1,1]": 0.5, "W2[1,2]": 1, "b2[1]": -1, "W1[1,1]": 3, "W1[1,2]": -1.5,
+             "b1[1]": 3, "W1[2,1]": 2, "W1[2,2]": 3, "b1[2]": 2.5}
+    for name, theta in start.items():
+        assert sol.updated[name] == pytest.approx(theta - 0.1 * expected[name], rel=1e-12)
+    # the document's figures that are right, to its four digits
+    assert z == pytest.approx(0.4047, abs=5e-5) and out == pytest.approx(0.5998, abs=5e-5)
+    # the document's L = 0.08008 squares the rounded 1 − 0.5998; at full precision it is 0.08007
+    assert sol.values["L"] == pytest.approx(0.08007, abs=5e-6)
+    assert grad(sol, "dL/db2[1]") == pytest.approx(-0.09606, abs=5e-6)
+    assert grad(sol, "dL/dW2[1,1]") == pytest.approx(-0.07853, abs=5e-6)  # it rounds to −0.07854
+    assert grad(sol, "dL/dW2[1,2]") == pytest.approx(-0.09567, abs=5e-6)
+    # where the document is wrong: ∂L/∂C11 is 0 (x1 = 0), and ∂L/∂C12 = −0.007163, not 0.00716
+    assert grad(sol, "dL/dW1[1,1]") == 0
+    assert grad(sol, "dL/dW1[1,2]") == pytest.approx(-0.007163, abs=5e-7)
+
+
+def test_seed000_relu_hidden() -> None:
+    sol = solve("seed000_relu_hidden.toml")
+    out = sig(0.5 * 1.5 + 1 * 5.5 - 1)
+    assert sol.values["a1[1]"] == 1.5 and sol.values["a1[2]"] == 5.5
+    assert sol.values["yhat[1]"] == pytest.approx(0.9948, abs=5e-5)
+    delta = (out - 1) * out * (1 - out)
+    assert grad(sol, "dL/db1[1]") == pytest.approx(delta * 0.5 * 1.0, rel=1e-12)  # ReLU'(1.5) = 1
+    assert grad(sol, "dL/dW1[2,2]") == pytest.approx(delta * 1 * 1.0 * 1, rel=1e-12)
+
+
+def test_seed001_identity_network() -> None:
+    sol = solve("seed001_identity.toml")
+    assert [sol.values[f"a1[{i}]"] for i in (1, 2, 3)] == [9, -2, 5]
+    assert sol.values["yhat[1]"] == 36 and sol.values["L"] == 16
+    # ∂J/∂ŷ = 2(ŷ − y) = 8; each factor below is a weight or an input
+    assert grad(sol, "dL/db2[1]") == 8
+    assert grad(sol, "dL/dW2[1,2]") == 8 * -2
+    assert grad(sol, "dL/db1[2]") == 8 * 1
+    assert grad(sol, "dL/dW1[3,1]") == 8 * 2 * 1
+    assert sol.updated == {"b2[1]": 1 - 2 * 8, "W2[1,2]": 1 - 2 * -16, "b1[2]": 0 - 2 * 8,
+                           "W1[3,1]": 3 - 2 * 16}
+
+
+def test_seed001_relu_network() -> None:
+    sol = solve("seed001_relu.toml")
+    assert [sol.values[f"a1[{i}]"] for i in (1, 2, 3)] == [9, 0, 5]
+    assert sol.values["yhat[1]"] == 38 and sol.values["L"] == 36  # (38 − 32)², not 16
+    assert grad(sol, "dL/db2[1]") == 12
+    assert grad(sol, "dL/dW2[1,2]") == 0  # a2 = ReLU(−2) = 0
+    assert grad(sol, "dL/db1[2]") == 0  # ReLU'(−2) = 0
+    assert grad(sol, "dL/dW1[3,1]") == 12 * 2 * 1 * 1
+
+
+def test_seed001_graph_two_paths() -> None:
+    sol = solve("seed001_graph.toml")
+    x1, x2 = 1.0, 0.5
+    g1, g2 = x1 * math.exp(x2), x1 + x2**2
+    assert sol.values == pytest.approx({"g1": g1, "g2": g2, "f": math.sin(g1) + g2**2})
+    df_dx1 = math.cos(g1) * math.exp(x2) + 2 * g2
+    df_dx2 = math.cos(g1) * x1 * math.exp(x2) + 2 * g2 * 2 * x2
+    assert grad(sol, "df/dx1") == pytest.approx(df_dx1, rel=1e-12)
+    assert grad(sol, "df/dx2") == pytest.approx(df_dx2, rel=1e-12)
+    assert grad(sol, "df/dg1") == pytest.approx(math.cos(g1), rel=1e-12)
+    assert grad(sol, "df/dg2") == pytest.approx(2 * g2, rel=1e-12)
+    X1, X2, G1, G2 = s("x1"), s("x2"), s("g1"), s("g2")
+    d = sol.gradients["df/dx1"]
+    assert d.derivation.result == sympy.cos(G1) * sympy.exp(X2) + 2 * G2
+    assert sympy.simplify(
+        d.expanded - (sympy.cos(X1 * sympy.exp(X2)) * sympy.exp(X2) + 2 * (X1 + X2**2))
+    ) == 0
+    assert len(d.derivation.paths) == 2
+    assert sol.updated == pytest.approx({"x1": x1 - 0.1 * df_dx1, "x2": x2 - 0.1 * df_dx2})
+
+
+def test_seed001_sigmoid_derivative_from_definition() -> None:
+    sol = solve("seed001_sigmoid_derivative.toml")
+    z = s("z")
+    g = sol.gradients["df/dz"]
+    assert g.value == pytest.approx(0.25)
+    difference = g.derivation.result - sigmoid(z) * (1 - sigmoid(z))
+    assert sympy.simplify(difference.rewrite(sympy.exp)) == 0
+
+
+def test_seed002_unspecified_activation_keeps_g_prime() -> None:
+    sol = solve("seed002_unspecified.toml")
+    g = sympy.Function("g", real=True)
+    z2, a1 = s("z2[1]"), s("a1[1]")
+    assert sol.gradients["dyhat[1]/dW2[1,1]"].derivation.result == sympy.Derivative(g(z2), z2) * a1
+    assert sol.gradients["dyhat[1]/db2[1]"].derivation.result == sympy.Derivative(g(z2), z2)
+
+
+def test_seed002_softplus_dependency_on_b2() -> None:
+    sol = solve("seed002_softplus.toml")
+    z2 = s("z2[1]")
+    assert sol.gradients["dyhat[1]/db2[1]"].derivation.result == sigmoid(z2)
+    dx = sol.gradients["dyhat[1]/dx[1]"].derivation.result
+    assert dx.has(sigmoid(z2))  # and z2 = W2·a1 + b2, so ∂ŷ/∂x changes with b2
+    assert sympy.diff(dx.subs(z2, s("W2[1,1]") * s("a1[1]") + s("W2[1,2]") * s("a1[2]") + s("b2[1]")),
+                      s("b2[1]")) != 0
+
+
+def test_seed002_sigmoid_weight_gradient() -> None:
+    sol = solve("seed002_sigmoid.toml")
+    yhat, a1 = s("yhat[1]"), s("a1[1]")
+    expected = yhat * (1 - yhat) * s("W2[1,1]") * a1 * (1 - a1) * s("x[1]")
+    assert sympy.expand(sol.gradients["dyhat[1]/dW1[1,1]"].derivation.result - expected) == 0
+
+
+def test_seed003_relu_layer() -> None:
+    sol = solve("seed003_relu_layer.toml")
+    z = [0.2 * 0.7 + 0.5 * 0.5 + 0.1, -0.3 * 0.7 - 0.1 * 0.5 + 0.2, 0.4 * 0.7 - 0.4 * 0.5 + 0.3]
+    assert [sol.values[f"z1[{i}]"] for i in (1, 2, 3)] == pytest.approx(z)
+    assert [sol.values[f"yhat[{i}]"] for i in (1, 2, 3)] == pytest.approx([0.49, 0, 0.38])
+    assert sol.gradients == {}
+
+
+def test_seed003_bce() -> None:
+    sol = solve("seed003_bce.toml")
+    a1 = sig(0.2 * 0.5 + 0.1)
+    out = sig(0.4 * a1 + 0.2)
+    expected = {"W2[1,1]": (out - 1) * a1, "b2[1]": out - 1,
+                "W1[1,1]": (out - 1) * 0.4 * a1 * (1 - a1) * 0.5,
+                "b1[1]": (out - 1) * 0.4 * a1 * (1 - a1)}
+    for name, value in expected.items():
+        assert grad(sol, f"dL/d{name}") == pytest.approx(value, rel=1e-12), name
+    # the document's rounded figures
+    assert grad(sol, "dL/dW2[1,1]") == pytest.approx(-0.2180, abs=5e-5)
+    assert grad(sol, "dL/db2[1]") == pytest.approx(-0.3965, abs=5e-5)
+    assert grad(sol, "dL/dW1[1,1]") == pytest.approx(-0.0196, abs=5e-5)
+    assert grad(sol, "dL/db1[1]") == pytest.approx(-0.0393, abs=5e-5)
+    assert sol.updated["W2[1,1]"] == pytest.approx(0.4218, abs=5e-5)
+    assert sol.updated["b1[1]"] == pytest.approx(0.1039, abs=5e-5)
+    # sigmoid with BCE: the output factor is ŷ − y
+    assert sol.gradients["dL/db2[1]"].derivation.result == s("yhat[1]") - s("y[1]")
+
+
+def test_seed004_exp_output_unknown_target() -> None:
+    sol = solve("seed004_exp_output.toml")
+    a = [sig(2 + 4 * 0.5 + 4 * -0.5), sig(-1 + 1 * 0.5 - 2 * -0.5)]
+    p = math.exp(-3 * a[0] - 1 * a[1] + 2)
+    assert sol.values["yhat[1]"] == pytest.approx(p) and p == pytest.approx(0.282, abs=5e-4)
+    y = s("y[1]")
+    for name, slope in {"W2[1,1]": p * a[0], "W1[1,1]": p * -3 * a[0] * (1 - a[0]) * 0.5}.items():
+        value = sympy.expand(grad(sol, f"dL/d{name}"))
+        assert value.coeff(y, 1) == pytest.approx(-slope, rel=1e-12)
+        assert value.coeff(y, 0) == pytest.approx(p * slope, rel=1e-12)
+    # the document's (rounded) −0.248442 y + 0.070060644
+    value = sympy.expand(grad(sol, "dL/dW2[1,1]"))
+    assert value.coeff(y, 1) == pytest.approx(-0.2484, abs=5e-4)
