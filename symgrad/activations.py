@@ -17,6 +17,13 @@ from dataclasses import dataclass
 import sympy
 from sympy import Expr, Function, Heaviside, Piecewise, exp, log
 from sympy.core.function import ArgumentIndexError
+from sympy.printing.latex import LatexPrinter
+
+
+def latex_call(operator: str, arguments: str, exp: object) -> str:
+    """f(z), or f(z)^{n} when sympy prints a power of it (it passes `exp`)."""
+    call = r"%s\left(%s\right)" % (operator, arguments)
+    return call if exp is None else r"%s^{%s}" % (call, exp)
 
 
 class sigmoid(Function):  # noqa: N801  (sympy's convention: functions are lower case)
@@ -39,9 +46,8 @@ class sigmoid(Function):  # noqa: N801  (sympy's convention: functions are lower
     def _eval_evalf(self, prec: int) -> Expr:
         return self.rewrite(exp)._eval_evalf(prec)
 
-    def _latex(self, printer: sympy.printing.latex.LatexPrinter, exp: object = None) -> str:
-        base = r"\sigma\left(%s\right)" % printer._print(self.args[0])
-        return base if exp is None else r"%s^{%s}" % (base, exp)
+    def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
+        return latex_call(r"\sigma", printer._print(self.args[0]), exp)
 
 
 class relu(Function):  # noqa: N801
@@ -66,9 +72,8 @@ class relu(Function):  # noqa: N801
     def _eval_rewrite_as_Piecewise(self, z: Expr, **kwargs: object) -> Expr:
         return Piecewise((z, z > 0), (0, True))
 
-    def _latex(self, printer: sympy.printing.latex.LatexPrinter, exp: object = None) -> str:
-        base = r"\operatorname{ReLU}\left(%s\right)" % printer._print(self.args[0])
-        return base if exp is None else r"%s^{%s}" % (base, exp)
+    def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
+        return latex_call(r"\operatorname{ReLU}", printer._print(self.args[0]), exp)
 
 
 class leaky_relu(Function):  # noqa: N801
@@ -89,10 +94,9 @@ class leaky_relu(Function):  # noqa: N801
 
     _eval_rewrite_as_Piecewise = _eval_rewrite_as_exp
 
-    def _latex(self, printer: sympy.printing.latex.LatexPrinter, exp: object = None) -> str:
+    def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
         z, alpha = (printer._print(a) for a in self.args)
-        base = r"\operatorname{LeakyReLU}_{%s}\left(%s\right)" % (alpha, z)
-        return base if exp is None else r"%s^{%s}" % (base, exp)
+        return latex_call(r"\operatorname{LeakyReLU}_{%s}" % alpha, z, exp)
 
 
 class softplus(Function):  # noqa: N801
@@ -109,9 +113,8 @@ class softplus(Function):  # noqa: N801
     def _eval_evalf(self, prec: int) -> Expr:
         return self.rewrite(exp)._eval_evalf(prec)
 
-    def _latex(self, printer: sympy.printing.latex.LatexPrinter, exp: object = None) -> str:
-        base = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
-        return base if exp is None else r"%s^{%s}" % (base, exp)
+    def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
+        return latex_call(r"\operatorname{softplus}", printer._print(self.args[0]), exp)
 
 
 class softmax(Function):  # noqa: N801
@@ -141,11 +144,10 @@ class softmax(Function):  # noqa: N801
     def _eval_evalf(self, prec: int) -> Expr:
         return self.rewrite(exp)._eval_evalf(prec)
 
-    def _latex(self, printer: sympy.printing.latex.LatexPrinter, exp: object = None) -> str:
+    def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
         i, *zs = self.args
         args = ", ".join(printer._print(z) for z in zs)
-        base = r"\operatorname{softmax}_{%s}\left(%s\right)" % (printer._print(i), args)
-        return base if exp is None else r"%s^{%s}" % (base, exp)
+        return latex_call(r"\operatorname{softmax}_{%s}" % printer._print(i), args, exp)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from .graph import Graph, Node, symbol
 from .textbook import textbook_head
 
 # Beyond this many chain-rule paths a derivation is shown in δ form, not path by path.
-PATH_LIMIT = 16
+PATH_LIMIT = 8
 
 
 @dataclass(frozen=True)

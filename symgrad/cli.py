@@ -35,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SymgradError as error:
         print(f"symgrad: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `symgrad solve ... | head` is not an error
+        sys.stderr.close()
     return 0
 
 

@@ -40,7 +40,7 @@ class Node:
 @dataclass(frozen=True)
 class Graph:
     nodes: tuple[Node, ...]  # topological order: every parent before its children
-    output: str  # the name of the node whose gradients are asked for by default (L or f)
+    output: str  # the node whose gradients a bare name asks for (L or f; "" with no loss)
     values: Mapping[Symbol, Number]  # the leaves whose values are known
     default_wrt: tuple[str, ...]  # what `[ask] gradients` means when it is left out
     updatable: frozenset[str]  # the leaves a gradient-descent step may move

@@ -17,6 +17,7 @@ def number(value: Value) -> float | int | str:
 
 
 def solution_json(solution: Any) -> dict[str, Any]:
+    """The JSON object of a `symgrad.solution.Solution` (typed Any: this module is imported by it)."""
     gradients = {}
     for key, g in solution.gradients.items():
         d = g.derivation

@@ -20,6 +20,7 @@ from .build import build
 from .certify import Certifier, compose
 from .errors import NumericError, ProblemError
 from .graph import Graph
+from .jsonout import solution_json
 from .numeric import Value, as_number, evaluate
 from .spec import ProblemSpec, load_problem
 
@@ -31,7 +32,7 @@ class Gradient:
     derivation: Derivation
     value: Value
     factor_values: tuple[tuple[Value, ...], ...] | None  # per path, per factor
-    expanded: Expr | None  # the result written in the leaves (graphs, small networks)
+    expanded: Expr | None  # a graph's result written in its leaves
     certificate: str
 
     @property
@@ -52,8 +53,6 @@ class Solution:
         return self.spec.title
 
     def to_json(self) -> dict[str, Any]:
-        from .jsonout import solution_json
-
         return solution_json(self)
 
 
@@ -99,7 +98,7 @@ def solve_spec(spec: ProblemSpec) -> Solution:
 def gradient(
     graph: Graph, derivation: Derivation, env: dict[Symbol, Value], certifier: Certifier
 ) -> Gradient:
-    key = f"d{derivation.top}/d{derivation.wrt}"
+    key = f"d{derivation.top}/d{derivation.wrt}"  # for messages
     factor_values = None
     if derivation.paths is not None:
         factor_values = tuple(
@@ -136,6 +135,12 @@ def requested(spec: ProblemSpec, graph: Graph) -> list[tuple[str, str]]:
     for k, text in enumerate(names, 1):
         match = REQUEST.match(text.replace(" ", ""))
         top, wrt = (match["top"], match["wrt"]) if match else (graph.output, text.strip())
+        if not top:
+            raise ProblemError(
+                spec.source, f"{field}[{k}]",
+                f"{text!r}: the network has no loss; set network.loss, or ask for a partial "
+                f"in full such as 'dyhat[1]/d{text.strip()}'",
+            )
         for name in (top, wrt):
             if name not in graph.by_name:
                 example = ", ".join(n.name for n in graph.nodes[:3])

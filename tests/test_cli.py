@@ -89,6 +89,8 @@ y = [0, 1]
         (NETWORK.replace("x = [1, 2]", "x = [1, true]"), "data.x[2]", "expected a number"),
         (NETWORK + '[ask]\ngradients = ["W3[1,1]"]', "ask.gradients[1]", "W3[1,1]"),
         (NETWORK + "[ask]\nupdate = true", "ask.update", "learning_rate"),
+        (NETWORK.replace('loss = "half_squared_error"', "") + '[ask]\ngradients = ["W1[1,1]"]',
+         "ask.gradients[1]", "no loss"),
         (NETWORK.replace("inputs = 2", "inputs = 2\nlayers = 3"), "network.layers", "unknown field"),
         ('[graph]\noutput = "f"\n[graph.define]\nf = "__import__(\'os\').system(\'echo hi\')"',
          "graph.define.f", "not allowed"),

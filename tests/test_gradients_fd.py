@@ -129,3 +129,45 @@ def test_unknown_targets_give_gradients_linear_in_y(seed: int) -> None:
         assert sympy.Poly(value, *ys).total_degree() <= 1
         problem["data"]["y"] = targets
         assert float(value.subs(ys)) == pytest.approx(numeric_gradient(problem, name), rel=1e-5, abs=1e-6)
+
+
+def test_random_cases_cover_every_activation_and_loss() -> None:
+    from symgrad.activations import ACTIVATIONS
+    from symgrad.losses import LOSSES
+
+    cases = [random_case(seed) for seed in range(36)]
+    activations = {l["activation"] for c in cases for l in c["network"]["layer"]}
+    losses = {c["network"]["loss"] for c in cases}
+    assert activations == set(ACTIVATIONS) and losses == set(LOSSES)
+    assert any("l2" in c["network"] for c in cases)
+
+
+def test_custom_loss_expression_and_leaky_slope() -> None:
+    problem = random_case(3)
+    problem["network"]["loss"] = "(yhat1 - y1)**4/4 + sigmoid(yhat1)"
+    problem["network"]["layer"][-1]["units"] = 1
+    problem["network"]["layer"][-1]["weights"] = problem["network"]["layer"][-1]["weights"][:1]
+    problem["network"]["layer"][-1]["biases"] = problem["network"]["layer"][-1]["biases"][:1]
+    problem["network"]["layer"][-1]["activation"] = "leaky_relu"
+    problem["network"]["layer"][-1]["negative_slope"] = 0.2
+    problem["data"]["y"] = [0.3]
+    solution = symgrad.solve(symgrad.read_problem(copy.deepcopy(problem)))
+
+    from oracle import ACTIVATIONS, central_difference
+    import math
+
+    def loss(p: dict) -> float:
+        a = p["data"]["x"]
+        for l in p["network"]["layer"]:
+            z = [sum(w * v for w, v in zip(row, a)) + b for row, b in zip(l["weights"], l["biases"])]
+            a = [v if v > 0 else 0.2 * v for v in z] if l["activation"] == "leaky_relu" \
+                else ACTIVATIONS[l["activation"]](z)
+        return (a[0] - 0.3) ** 4 / 4 + 1 / (1 + math.exp(-a[0]))
+
+    for name in ("W1[1,1]", "b1[1]"):
+        def f(v: float, name: str = name) -> float:
+            p = copy.deepcopy(problem)
+            set_entry(p, name, v)
+            return loss(p)
+        expected = central_difference(f, get_entry(problem, name))
+        assert solution.gradients[f"dL/d{name}"].value == pytest.approx(expected, rel=1e-5, abs=1e-7)

@@ -161,3 +161,36 @@ def test_random_points_certificate_catches_a_wrong_form() -> None:
     wrong = (yhat - y) * (1 - yhat) * (1 + yhat) * Symbol("x[1]", real=True)  # σ' = (1−σ)(1+σ)
     with pytest.raises(CertificationError):
         Certifier(graph).certify("L", "W1[1,1]", wrong, False, seed=random.randrange(1000))
+
+
+@pytest.mark.parametrize(
+    "expr, latex",
+    [
+        (act.sigmoid(z), r"\sigma\left(z\right)"),
+        (act.sigmoid(z) ** 2, r"\sigma\left(z\right)^{2}"),  # sympy passes exp=: must not raise
+        (act.relu(z), r"\operatorname{ReLU}\left(z\right)"),
+        (act.softplus(z) ** 3, r"\operatorname{softplus}\left(z\right)^{3}"),
+        (act.softmax(2, z, 2 * z), r"\operatorname{softmax}_{2}\left(z, 2 z\right)"),
+    ],
+)
+def test_activation_latex(expr: sympy.Expr, latex: str) -> None:
+    assert sympy.latex(expr) == latex
+
+
+@pytest.mark.parametrize(
+    "name, latex",
+    [
+        ("W2[1,1]", "W^{[2]}_{11}"),
+        ("W3[12,1]", "W^{[3]}_{12,1}"),
+        ("b1[2]", "b^{[1]}_{2}"),
+        ("yhat[1]", r"\hat{y}_{1}"),
+        ("x[3]", "x_{3}"),
+        ("dL/dz2[1]", r"\frac{\partial L}{\partial z^{[2]}_{1}}"),
+        ("x1", "x_{1}"),
+        ("alpha", r"\alpha"),
+    ],
+)
+def test_latex_names(name: str, latex: str) -> None:
+    from symgrad.names import latex_name
+
+    assert latex_name(name) == latex
