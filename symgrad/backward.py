@@ -15,7 +15,7 @@ import sympy
 from sympy import Expr, Integer, Symbol
 
 from .graph import Graph, Node, symbol
-from .textbook import textbook_head
+from .textbook import simplest, textbook_head
 
 # Beyond this many chain-rule paths a derivation is shown in δ form, not path by path.
 PATH_LIMIT = 8
@@ -37,7 +37,8 @@ class Sweep:
     adjoint_symbols: dict[Symbol, Expr]  # v ↦ the symbol "dT/dv" (1 for T itself)
     adjoints: dict[Symbol, Expr]  # v ↦ ∂T/∂v over the children's adjoint symbols
     order: tuple[Symbol, ...]  # reverse topological: T first
-    head_forms: dict[Symbol, Expr]  # a network's ∂L/∂z at the output, simplified (ŷ − y)
+    head_forms: dict[Symbol, Expr]  # a network's ∂L/∂z at the output, in textbook form
+    simplified: frozenset[Symbol]  # the heads whose form is simpler than the product (ŷ − y)
     assumptions: tuple[str, ...]
     path_counts: dict[Symbol, int]  # the number of chain-rule paths from T down to v
 
@@ -50,6 +51,8 @@ class Derivation:
     path_count: int
     result: Expr  # Σ over paths of the product of factors, in textbook form
     assumptions: tuple[str, ...]
+    # output heads on the paths whose product simplifies, as ∂T/∂z = (ŷ − y): (z, form)
+    heads: tuple[tuple[str, Expr], ...] = ()
 
 
 def adjoint_name(top: str, node: str) -> str:
@@ -74,24 +77,34 @@ def reverse_sweep(graph: Graph, top_name: str) -> Sweep:
             )
         )
     head_forms: dict[Symbol, Expr] = {}
+    simplified: frozenset[Symbol] = frozenset()
     assumptions: tuple[str, ...] = ()
     if top.name == graph.output:
-        head_forms, assumptions = simplify_heads(graph, top, adjoint_symbols, adjoints)
+        head_forms, simplified, assumptions = simplify_heads(graph, adjoint_symbols, adjoints)
         adjoints.update(head_forms)
     counts: dict[Symbol, int] = {top.symbol: 1}
     for v in order[1:]:  # T first, so every child is counted before its parents
         counts[v] = sum(counts[c] for c in graph.children[v] if c in relevant)
     return Sweep(
-        top, frozenset(relevant), adjoint_symbols, adjoints, order, head_forms, assumptions, counts
+        top,
+        frozenset(relevant),
+        adjoint_symbols,
+        adjoints,
+        order,
+        head_forms,
+        simplified,
+        assumptions,
+        counts,
     )
 
 
 def simplify_heads(
-    graph: Graph, top: Node, adjoint_symbols: dict[Symbol, Expr], adjoints: dict[Symbol, Expr]
-) -> tuple[dict[Symbol, Expr], tuple[str, ...]]:
+    graph: Graph, adjoint_symbols: dict[Symbol, Expr], adjoints: dict[Symbol, Expr]
+) -> tuple[dict[Symbol, Expr], frozenset[Symbol], tuple[str, ...]]:
     """∂L/∂z for each output pre-activation, as one textbook expression (sigmoid + BCE: ŷ − y)."""
     targets = [n.symbol for n in graph.nodes if n.kind == "target"]
     forms: dict[Symbol, Expr] = {}
+    simplified: set[Symbol] = set()
     assumptions: tuple[str, ...] = ()
     for name in sorted(graph.heads):
         head = graph.node(name).symbol
@@ -102,8 +115,10 @@ def simplify_heads(
         unit = name[name.index("[") :]
         yhat, y = symbol(f"yhat{unit}"), symbol(f"y{unit}")
         forms[head], used = textbook_head(inline, yhat, y, targets, graph.target_sum_is_one)
+        if forms[head] != inline:
+            simplified.add(head)
         assumptions = assumptions or used
-    return forms, assumptions
+    return forms, frozenset(simplified), assumptions
 
 
 def derive(graph: Graph, sweep: Sweep, wrt_name: str) -> Derivation:
@@ -123,12 +138,12 @@ def derive(graph: Graph, sweep: Sweep, wrt_name: str) -> Derivation:
         node = graph.by_symbol[child]
         return Factor(node.name, graph.by_symbol[parent].name, node.partials[parent])
 
-    def chains(v: Symbol, stop_at_heads: bool) -> list[tuple[Expr | None, list[Factor]]]:
-        """Paths from T down to v: (the head form they pass, or None; factors below it)."""
+    def chains(v: Symbol, stop_at_heads: bool) -> list[tuple[Symbol | None, list[Factor]]]:
+        """Paths from T down to v: (the output head they stop at, or None; the factors below)."""
         if v == top.symbol:
             return [(None, [])]
         if stop_at_heads and v in sweep.head_forms:
-            return [(sweep.head_forms[v], [])]
+            return [(v, [])]
         out = []
         for c in graph.children[v]:
             if c in sweep.relevant:
@@ -137,10 +152,15 @@ def derive(graph: Graph, sweep: Sweep, wrt_name: str) -> Derivation:
         return out
 
     paths = tuple(tuple(factors) for _, factors in chains(wrt, False))
+    grouped = chains(wrt, True)
     result = sympy.Add(
         *(
-            sympy.Mul(*([head] if head is not None else []), *(f.expr for f in factors))
-            for head, factors in chains(wrt, True)
+            sympy.Mul(*([sweep.head_forms[h]] if h is not None else []), *(f.expr for f in factors))
+            for h, factors in grouped
         )
     )
-    return Derivation(top.name, wrt_name, paths, n_paths, result, sweep.assumptions)
+    if not sweep.head_forms:  # a graph's result: cancel what cancels, as by hand
+        result = simplest(result)
+    passed = dict.fromkeys(h for h, _ in grouped if h in sweep.simplified)
+    heads = tuple((graph.by_symbol[h].name, sweep.head_forms[h]) for h in passed)
+    return Derivation(top.name, wrt_name, paths, n_paths, result, sweep.assumptions, heads)

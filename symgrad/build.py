@@ -18,6 +18,7 @@ from .activations import (
     EXPRESSION_FUNCTIONS,
     Activation,
     leaky_relu_with_slope,
+    sigmoid,
     unspecified,
 )
 from .errors import ProblemError
@@ -164,7 +165,7 @@ def loss_expression(spec: ProblemSpec, yhats: list[Symbol], ys: list[Symbol]) ->
     if len(yhats) == 1:
         names |= {"yhat": yhats[0], "y": ys[0]}
     expected = "yhat1..yhat%d, y1..y%d" % (len(yhats), len(ys))
-    return parse_field(spec.source, "network.loss", net.loss, names.__getitem__, expected)
+    return parse_field(spec.source, spec.field("network.loss"), net.loss, names.__getitem__, expected)
 
 
 def parse_field(
@@ -184,7 +185,7 @@ def build_graph(spec: ProblemSpec) -> Graph:
     exprs: dict[str, Expr] = {}
     for name, text in graph.define:
         exprs[name] = parse_field(
-            spec.source, f"graph.define.{name}", text, symbol, "any variable name"
+            spec.source, spec.field(f"graph.define.{name}"), text, symbol, "any variable name"
         )
     leaves: list[str] = []
     for expr in exprs.values():
@@ -194,19 +195,22 @@ def build_graph(spec: ProblemSpec) -> Graph:
     for name in spec.data:
         if name in defined:
             raise ProblemError(
-                spec.source, f"data.{name}", f"{name} is defined in [graph.define]; give values "
+                spec.source, spec.field(f"data.{name}"), f"{name} is defined in [graph.define]; give values "
                 "only to the variables it is computed from",
             )
         if name not in leaves:
             raise ProblemError(
-                spec.source, f"data.{name}", f"no expression uses {name} (variables: "
+                spec.source, spec.field(f"data.{name}"), f"no expression uses {name} (variables: "
                 f"{', '.join(leaves)})",
             )
     nodes = [Node(name, symbol(name), "leaf") for name in leaves]
-    for name in topological_order(spec.source, exprs):
+    for name in topological_order(spec.source, spec.field("graph.define"), exprs):
         expr = exprs[name]
         parents = sorted(expr.free_symbols, key=lambda s: s.name)
-        nodes.append(Node(name, symbol(name), "variable", expr, {p: expr.diff(p) for p in parents}))
+        partials = {p: expr.diff(p) for p in parents}
+        if isinstance(expr, (sigmoid, sympy.tanh)):  # s = σ(u): ∂s/∂u = s(1 − s), as for a unit
+            partials = {p: d.xreplace({expr: symbol(name)}) for p, d in partials.items()}
+        nodes.append(Node(name, symbol(name), "variable", expr, partials))
     values = {
         symbol(name): value for name, value in spec.data.items() if is_number(value)
     }
@@ -220,7 +224,7 @@ def build_graph(spec: ProblemSpec) -> Graph:
     )
 
 
-def topological_order(source: str, exprs: dict[str, Expr]) -> list[str]:
+def topological_order(source: str, field: str, exprs: dict[str, Expr]) -> list[str]:
     """The defined variables, each after the ones it uses; a cycle is reported by its path."""
     order: list[str] = []
     state: dict[str, str] = {}  # "visiting" or "done"
@@ -230,7 +234,7 @@ def topological_order(source: str, exprs: dict[str, Expr]) -> list[str]:
             return
         if state.get(name) == "visiting":
             cycle = " -> ".join(path[path.index(name):] + [name])
-            raise ProblemError(source, "graph.define", f"expected no cycle, found {cycle}")
+            raise ProblemError(source, field, f"expected no cycle, found {cycle}")
         state[name] = "visiting"
         for s in sorted(exprs[name].free_symbols, key=lambda s: s.name):
             if s.name in exprs:

@@ -1,11 +1,19 @@
-"""The command line: `symgrad solve PROBLEM.toml --json`.  Only `main` turns errors into exit codes."""
+"""The command line.  Only `main` turns errors into exit codes and one-line messages.
+
+    symgrad solve PROBLEM.toml [-o DIR] [--templates DIR]   write DIR/<stem>.tex (default output/)
+    symgrad solve PROBLEM.toml --json                       print the solution as JSON
+    symgrad examples [--from DIR] [-o DIR]                  render every problem in examples/
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from .errors import SymgradError
 
@@ -15,23 +23,59 @@ def parser() -> argparse.ArgumentParser:
         prog="symgrad", description="Chain-rule derivations of neural networks, worked out."
     )
     commands = top.add_subparsers(dest="command", required=True)
-    solve = commands.add_parser("solve", help="solve a problem file")
-    solve.add_argument("problem", help="a problem file (TOML)")
+    solve = commands.add_parser("solve", help="solve a problem file and write its answer key")
+    solve.add_argument("problem", help="a problem or sheet file (TOML)")
     solve.add_argument("--json", action="store_true", help="print the solution as one JSON object")
+    solve.add_argument("--text", action="store_true", help="print a plain-text summary instead")
+    examples = commands.add_parser("examples", help="write the answer key of every example")
+    examples.add_argument("--from", dest="folder", default="examples", help="the problem folder")
+    for command in (solve, examples):
+        command.add_argument("-o", "--output", default="output", help="where to write the .tex")
+        command.add_argument("--templates", help="a folder of templates that override the built-in")
     return top
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write the whole file or nothing: a failure leaves no half-written answer key behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def render(problem: Path, output: Path, templates: str | None) -> Path:
+    from .solution import solve
+
+    latex = solve(problem).to_latex(templates)
+    target = output / f"{problem.stem}.tex"
+    write_atomically(target, latex)
+    return target
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        from .solution import solve
-        from .text import summary
+        if args.templates and not Path(args.templates).is_dir():
+            raise SymgradError(f"{args.templates}: --templates: expected a folder of templates")
+        if args.command == "examples":
+            problems = sorted(Path(args.folder).glob("*.toml"))
+            if not problems:
+                raise SymgradError(f"{args.folder}: no problem files (*.toml) in this folder")
+            for problem in problems:
+                print(f"wrote {render(problem, Path(args.output), args.templates)}")
+        elif args.json or args.text:
+            from .solution import solve
+            from .text import summary
 
-        solution = solve(args.problem)
-        if args.json:
-            print(json.dumps(solution.to_json(), indent=1))
+            solution = solve(args.problem)
+            print(json.dumps(solution.to_json(), indent=1) if args.json else summary(solution))
         else:
-            print(summary(solution))
+            print(f"wrote {render(Path(args.problem), Path(args.output), args.templates)}")
     except SymgradError as error:
         print(f"symgrad: {error}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ what cannot be computed in floating point (overflow, log 0) raises NumericError.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -80,7 +81,8 @@ RELATIONS: dict[type, Callable[[float, float], bool]] = {
 
 
 def is_float(value: Value) -> bool:
-    return isinstance(value, (int, float))
+    """A plain number: an int, a float, or an exact fraction such as the ½ of ½(ŷ − y)²."""
+    return isinstance(value, (int, float, Fraction))
 
 
 def evaluate(expr: Expr, env: Mapping[Symbol, Value], memo: dict[Expr, Value] | None = None) -> Value:
@@ -99,8 +101,8 @@ def evaluate_once(expr: Expr, env: Mapping[Symbol, Value], memo: dict[Expr, Valu
     if expr.is_Symbol:
         return env.get(expr, expr)
     if expr.is_Number:
-        if expr.is_Integer:
-            return int(expr)
+        if expr.is_Rational:  # exact, so that ½(36 − 32)² = 8 and a symbolic ½|u| stays ½
+            return int(expr) if expr.is_Integer else Fraction(int(expr.p), int(expr.q))
         return float(expr)
     args = expr.args
     if expr.is_Add:
@@ -151,7 +153,7 @@ def evaluate_once(expr: Expr, env: Mapping[Symbol, Value], memo: dict[Expr, Valu
     values = [evaluate(a, env, memo) for a in args]
     function = FLOAT_FUNCTIONS.get(expr.func)
     if function is not None and all(is_float(v) for v in values):
-        call = f"{expr.func.__name__}({', '.join(f'{v:.6g}' for v in values)})"
+        call = f"{expr.func.__name__}({', '.join(f'{float(v):.6g}' for v in values)})"
         try:
             return function(*(int(v) if expr.func is act.softmax and k == 0 else float(v)
                               for k, v in enumerate(values)))
@@ -178,6 +180,8 @@ def evaluate_condition(condition: Expr, env: Mapping[Symbol, Value]) -> bool | N
 
 def as_number(value: Value) -> Value:
     """A value fit for the JSON: a finite float/int, or a sympy expression."""
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else float(value)
     if is_float(value):
         if isinstance(value, float) and not math.isfinite(value):
             raise NumericError(f"the value is {value}")

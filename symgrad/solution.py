@@ -22,7 +22,8 @@ from .errors import NumericError, ProblemError
 from .graph import Graph
 from .jsonout import solution_json
 from .numeric import Value, as_number, evaluate
-from .spec import ProblemSpec, load_problem
+from .notation import Notation
+from .spec import ProblemSpec
 
 REQUEST = re.compile(r"d(?P<top>[^/]+)/d(?P<wrt>[^/]+)\Z")
 
@@ -47,6 +48,9 @@ class Solution:
     values: dict[str, Value]  # every computed node: z, a, ŷ, L; or a graph's variables
     gradients: dict[str, Gradient]
     updated: dict[str, Value]
+    adjoint_values: dict[str, Value]  # "dL/dz1[1]" ↦ its number, for results in δ form
+    notation: Notation = Notation()  # how the answer key writes it, and to how many figures
+    precision: int = 4
 
     @property
     def title(self) -> str:
@@ -55,14 +59,33 @@ class Solution:
     def to_json(self) -> dict[str, Any]:
         return solution_json(self)
 
+    def to_latex(self, templates: str | Path | None = None) -> str:
+        """The answer key as a LaTeX document (`templates`: a folder that overrides files)."""
+        from .sheet import sheet_of
 
-def solve(problem: str | Path | ProblemSpec) -> Solution:
-    """Solve a problem file (or a spec built in Python): every value, derivation and update."""
-    spec = problem if isinstance(problem, ProblemSpec) else load_problem(problem)
-    try:
-        return solve_spec(spec)
-    except NumericError as error:
-        raise NumericError(f"{spec.source}: {error}") from None
+        return sheet_of(self).to_latex(templates)
+
+    def _repr_latex_(self) -> str:
+        from .sheet import sheet_of
+
+        return sheet_of(self)._repr_latex_()
+
+
+def solve(problem: str | Path | ProblemSpec) -> Any:
+    """Solve a problem file, a sheet file, or a spec built in Python.
+
+    A problem file (or spec) gives a Solution; a sheet of questions gives a Sheet whose parts
+    hold their Solutions.  Both have `to_latex()`, `_repr_latex_()` and `to_json()`.
+    """
+    if isinstance(problem, ProblemSpec):
+        try:
+            return solve_spec(problem)
+        except NumericError as error:
+            raise NumericError(f"{problem.source}: {error}") from None
+    from .sheet import load_sheet
+
+    sheet = load_sheet(problem)
+    return sheet.single or sheet
 
 
 def solve_spec(spec: ProblemSpec) -> Solution:
@@ -92,7 +115,13 @@ def solve_spec(spec: ProblemSpec) -> Solution:
                     )
         derivation = derive(graph, sweeps[top], wrt)
         gradients[f"d{top}/d{wrt}"] = gradient(graph, derivation, env, certifier)
-    return Solution(spec, graph, values, gradients, updates(spec, graph, gradients, env))
+    adjoint_values = {
+        s.name: env[s] for sweep in sweeps.values() for s in sweep.adjoint_symbols.values()
+        if isinstance(s, Symbol) and s in env
+    }
+    return Solution(
+        spec, graph, values, gradients, updates(spec, graph, gradients, env), adjoint_values
+    )
 
 
 def gradient(
@@ -128,7 +157,7 @@ def value_of(expr: Expr, env: dict[Symbol, Value], name: str) -> Value:
 def requested(spec: ProblemSpec, graph: Graph) -> list[tuple[str, str]]:
     """The (top, wrt) pairs asked for, checked against the graph's names."""
     names = spec.ask.gradients
-    field = "ask.gradients"
+    field = spec.field("ask.gradients")
     if names is None:
         return [(graph.output, wrt) for wrt in graph.default_wrt]
     pairs = []
@@ -161,7 +190,7 @@ def updates(
         return {}
     if graph.learning_rate is None:
         where = "network" if spec.network else "graph"
-        raise ProblemError(spec.source, "ask.update", f"needs {where}.learning_rate")
+        raise ProblemError(spec.source, spec.field("ask.update"), f"needs {where}.learning_rate")
     eta = graph.learning_rate
     out: dict[str, Value] = {}
     for g in gradients.values():

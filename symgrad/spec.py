@@ -68,6 +68,10 @@ class ProblemSpec:
     graph: GraphSpec | None
     data: dict[str, Value | tuple[Value, ...]]
     ask: AskSpec
+    at: str = ""  # where in the file it sits ("question[2]"), for messages
+
+    def field(self, key: str) -> str:
+        return f"{self.at}.{key}" if self.at else key
 
 
 class Reader:
@@ -277,15 +281,15 @@ def read_data(source: str, top: Reader, network: NetworkSpec | None) -> dict[str
         top.fail("data", "expected a table")
     data: dict[str, Value | tuple[Value, ...]] = {}
     if network is not None:
-        Reader(source, raw, "data", {"x", "y"})
+        where = Reader(source, raw, top.where("data"), {"x", "y"}).where
         if "x" in raw:
-            data["x"] = vector(source, "data.x", raw["x"], network.inputs, "inputs")
+            data["x"] = vector(source, where("x"), raw["x"], network.inputs, "inputs")
         if "y" in raw:
             outputs = network.layers[-1].units
-            data["y"] = vector(source, "data.y", raw["y"], outputs, "targets")
+            data["y"] = vector(source, where("y"), raw["y"], outputs, "targets")
         return data
     for name, value in raw.items():
-        data[name] = entry(source, f"data.{name}", value)
+        data[name] = entry(source, f"{top.where('data')}.{name}", value)
     return data
 
 
@@ -293,7 +297,7 @@ def read_ask(top: Reader) -> AskSpec:
     raw = top.table.get("ask", {})
     if not isinstance(raw, dict):
         top.fail("ask", "expected a table")
-    ask = Reader(top.source, raw, "ask", {"gradients", "update"})
+    ask = Reader(top.source, raw, top.where("ask"), {"gradients", "update"})
     gradients = raw.get("gradients")
     if gradients is not None and not (
         isinstance(gradients, list) and all(isinstance(g, str) for g in gradients)
@@ -305,11 +309,11 @@ def read_ask(top: Reader) -> AskSpec:
     return AskSpec(gradients=None if gradients is None else tuple(gradients), update=update)
 
 
-def read_problem(data: dict[str, Any], source: str = "<problem>") -> ProblemSpec:
-    """Validate a parsed TOML document."""
-    top = Reader(source, data, "", {"title", "network", "graph", "data", "ask"})
+def read_problem(data: dict[str, Any], source: str = "<problem>", at: str = "") -> ProblemSpec:
+    """Validate a parsed TOML document (or, `at` a dotted path, one question of a sheet)."""
+    top = Reader(source, data, at, {"title", "network", "graph", "data", "ask"})
     if ("network" in data) == ("graph" in data):
-        raise ProblemError(source, "", "expected exactly one of [network] or [graph]")
+        raise ProblemError(source, at, "expected exactly one of [network] or [graph]")
     network = read_network(source, top) if "network" in data else None
     graph = read_graph(source, top) if "graph" in data else None
     return ProblemSpec(
@@ -319,6 +323,7 @@ def read_problem(data: dict[str, Any], source: str = "<problem>") -> ProblemSpec
         graph=graph,
         data=read_data(source, top, network),
         ask=read_ask(top),
+        at=at,
     )
 
 

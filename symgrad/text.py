@@ -12,7 +12,19 @@ def shown(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def summary(solution: Any) -> str:
+def summary(solved: Any) -> str:
+    """A Solution, or every solved part of a Sheet."""
+    if not hasattr(solved, "questions"):
+        return part_summary(solved)
+    out = [solved.title]
+    for q in solved.questions:
+        for part in q.parts:
+            out.append(f"\n== Question {q.number} {part.label}".rstrip())
+            out.append(part_summary(part.solution) if part.solution else part.text)
+    return "\n".join(out)
+
+
+def part_summary(solution: Any) -> str:
     lines = [solution.title, ""]
     if solution.values:
         lines.append("Forward pass")

@@ -41,6 +41,14 @@ def textbook_head(
         if equal_rational(error.xreplace(one_hot), raw.xreplace(one_hot)):
             total = " + ".join(t.name for t in targets)
             return error, (f"{total} = 1",)
+    return simplest(raw), ()
+
+
+def simplest(raw: Expr) -> Expr:
+    """The cancelled or factored form when it is shorter and cancels against `raw`; else `raw`.
+
+    Σ x s(1 − s)(y/s − (1 − y)/(1 − s)) becomes Σ x (y − s); a product like ŷ(1 − ŷ) stays.
+    """
     best = raw
     for rewrite in (cancel, factor):
         try:
@@ -49,4 +57,4 @@ def textbook_head(
             continue
         if count_ops(candidate) < count_ops(best) and equal_rational(candidate, raw):
             best = candidate
-    return best, ()
+    return best

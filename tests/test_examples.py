@@ -27,6 +27,14 @@ def solve(name: str) -> symgrad.Solution:
     return symgrad.solve(EXAMPLES / name)
 
 
+def part(name: str, question: str, label: str = "") -> symgrad.Solution:
+    """The solution of one part of an example sheet."""
+    sheet = symgrad.solve(EXAMPLES / name)
+    (q,) = [q for q in sheet.questions if q.number == question]
+    (p,) = [p for p in q.parts if p.label == label]
+    return p.solution
+
+
 def s(name: str) -> Symbol:
     return Symbol(name, real=True)
 
@@ -57,7 +65,7 @@ def test_mazur_two_two_two() -> None:
 
 
 def test_seed000_sigmoid_backprop() -> None:
-    sol = solve("seed000_sigmoid_backprop.toml")
+    sol = part("seed000.toml", "3-4", "b")
     h1, h2 = sig(3 * 0 - 1.5 * 1 + 3), sig(2 * 0 + 3 * 1 + 2.5)
     z = 0.5 * h1 + 1 * h2 - 1
     out = sig(z)
@@ -89,7 +97,7 @@ def test_seed000_sigmoid_backprop() -> None:
 
 
 def test_seed000_relu_hidden() -> None:
-    sol = solve("seed000_relu_hidden.toml")
+    sol = part("seed000.toml", "7")
     out = sig(0.5 * 1.5 + 1 * 5.5 - 1)
     assert sol.values["a1[1]"] == 1.5 and sol.values["a1[2]"] == 5.5
     assert sol.values["yhat[1]"] == pytest.approx(0.9948, abs=5e-5)
@@ -99,7 +107,7 @@ def test_seed000_relu_hidden() -> None:
 
 
 def test_seed001_identity_network() -> None:
-    sol = solve("seed001_identity.toml")
+    sol = part("seed001.toml", "1", "c")
     assert [sol.values[f"a1[{i}]"] for i in (1, 2, 3)] == [9, -2, 5]
     assert sol.values["yhat[1]"] == 36 and sol.values["L"] == 16
     # ∂J/∂ŷ = 2(ŷ − y) = 8; each factor below is a weight or an input
@@ -107,22 +115,17 @@ def test_seed001_identity_network() -> None:
     assert grad(sol, "dL/dW2[1,2]") == 8 * -2
     assert grad(sol, "dL/db1[2]") == 8 * 1
     assert grad(sol, "dL/dW1[3,1]") == 8 * 2 * 1
-    assert sol.updated == {"b2[1]": 1 - 2 * 8, "W2[1,2]": 1 - 2 * -16, "b1[2]": 0 - 2 * 8,
-                           "W1[3,1]": 3 - 2 * 16}
+    assert part("seed001.toml", "1", "d").updated == {"b1[2]": 0 - 2 * 8, "W1[3,1]": 3 - 2 * 16}
 
 
 def test_seed001_relu_network() -> None:
-    sol = solve("seed001_relu.toml")
+    sol = part("seed001.toml", "1", "b")
     assert [sol.values[f"a1[{i}]"] for i in (1, 2, 3)] == [9, 0, 5]
-    assert sol.values["yhat[1]"] == 38 and sol.values["L"] == 36  # (38 − 32)², not 16
-    assert grad(sol, "dL/db2[1]") == 12
-    assert grad(sol, "dL/dW2[1,2]") == 0  # a2 = ReLU(−2) = 0
-    assert grad(sol, "dL/db1[2]") == 0  # ReLU'(−2) = 0
-    assert grad(sol, "dL/dW1[3,1]") == 12 * 2 * 1 * 1
+    assert sol.values["yhat[1]"] == 38  # so J would be (38 − 32)² = 36: part (c) uses ŷ = 36
 
 
 def test_seed001_graph_two_paths() -> None:
-    sol = solve("seed001_graph.toml")
+    sol = part("seed001.toml", "2")
     x1, x2 = 1.0, 0.5
     g1, g2 = x1 * math.exp(x2), x1 + x2**2
     assert sol.values == pytest.approx({"g1": g1, "g2": g2, "f": math.sin(g1) + g2**2})
@@ -139,11 +142,10 @@ def test_seed001_graph_two_paths() -> None:
         d.expanded - (sympy.cos(X1 * sympy.exp(X2)) * sympy.exp(X2) + 2 * (X1 + X2**2))
     ) == 0
     assert len(d.derivation.paths) == 2
-    assert sol.updated == pytest.approx({"x1": x1 - 0.1 * df_dx1, "x2": x2 - 0.1 * df_dx2})
 
 
 def test_seed001_sigmoid_derivative_from_definition() -> None:
-    sol = solve("seed001_sigmoid_derivative.toml")
+    sol = part("seed001.toml", "3.1")
     z = s("z")
     g = sol.gradients["df/dz"]
     assert g.value == pytest.approx(0.25)
@@ -152,7 +154,7 @@ def test_seed001_sigmoid_derivative_from_definition() -> None:
 
 
 def test_seed002_unspecified_activation_keeps_g_prime() -> None:
-    sol = solve("seed002_unspecified.toml")
+    sol = part("seed002.toml", "2.1")
     g = sympy.Function("g", real=True)
     z2, a1 = s("z2[1]"), s("a1[1]")
     assert sol.gradients["dyhat[1]/dW2[1,1]"].derivation.result == sympy.Derivative(g(z2), z2) * a1
@@ -160,9 +162,10 @@ def test_seed002_unspecified_activation_keeps_g_prime() -> None:
 
 
 def test_seed002_softplus_dependency_on_b2() -> None:
-    sol = solve("seed002_softplus.toml")
+    sol = part("seed002.toml", "2.2")
     z2 = s("z2[1]")
     assert sol.gradients["dyhat[1]/db2[1]"].derivation.result == sigmoid(z2)
+    sol = part("seed002.toml", "2.3")
     dx = sol.gradients["dyhat[1]/dx[1]"].derivation.result
     assert dx.has(sigmoid(z2))  # and z2 = W2·a1 + b2, so ∂ŷ/∂x changes with b2
     assert sympy.diff(dx.subs(z2, s("W2[1,1]") * s("a1[1]") + s("W2[1,2]") * s("a1[2]") + s("b2[1]")),
@@ -170,14 +173,14 @@ def test_seed002_softplus_dependency_on_b2() -> None:
 
 
 def test_seed002_sigmoid_weight_gradient() -> None:
-    sol = solve("seed002_sigmoid.toml")
+    sol = part("seed002.toml", "2.4")
     yhat, a1 = s("yhat[1]"), s("a1[1]")
     expected = yhat * (1 - yhat) * s("W2[1,1]") * a1 * (1 - a1) * s("x[1]")
     assert sympy.expand(sol.gradients["dyhat[1]/dW1[1,1]"].derivation.result - expected) == 0
 
 
 def test_seed003_relu_layer() -> None:
-    sol = solve("seed003_relu_layer.toml")
+    sol = part("seed003.toml", "2")
     z = [0.2 * 0.7 + 0.5 * 0.5 + 0.1, -0.3 * 0.7 - 0.1 * 0.5 + 0.2, 0.4 * 0.7 - 0.4 * 0.5 + 0.3]
     assert [sol.values[f"z1[{i}]"] for i in (1, 2, 3)] == pytest.approx(z)
     assert [sol.values[f"yhat[{i}]"] for i in (1, 2, 3)] == pytest.approx([0.49, 0, 0.38])
@@ -185,7 +188,7 @@ def test_seed003_relu_layer() -> None:
 
 
 def test_seed003_bce() -> None:
-    sol = solve("seed003_bce.toml")
+    sol = part("seed003.toml", "3")
     a1 = sig(0.2 * 0.5 + 0.1)
     out = sig(0.4 * a1 + 0.2)
     expected = {"W2[1,1]": (out - 1) * a1, "b2[1]": out - 1,
@@ -205,7 +208,7 @@ def test_seed003_bce() -> None:
 
 
 def test_seed004_exp_output_unknown_target() -> None:
-    sol = solve("seed004_exp_output.toml")
+    sol = part("seed004.toml", "1-2")
     a = [sig(2 + 4 * 0.5 + 4 * -0.5), sig(-1 + 1 * 0.5 - 2 * -0.5)]
     p = math.exp(-3 * a[0] - 1 * a[1] + 2)
     assert sol.values["yhat[1]"] == pytest.approx(p) and p == pytest.approx(0.282, abs=5e-4)
@@ -217,3 +220,46 @@ def test_seed004_exp_output_unknown_target() -> None:
     # the document's (rounded) −0.248442 y + 0.070060644
     value = sympy.expand(grad(sol, "dL/dW2[1,1]"))
     assert value.coeff(y, 1) == pytest.approx(-0.2484, abs=5e-4)
+
+
+def test_seed000_collapsed_linear_network() -> None:
+    sol = part("seed000.toml", "1-2")
+    w11, w12, w21, w22, w31, w32 = (s(n) for n in ("w11", "w12", "w21", "w22", "w31", "w32"))
+    b1, b2, b3 = s("b1"), s("b2"), s("b3")
+    # by hand: y = w31 (w11 x1 + w12 x2 + b1) + w32 (w21 x1 + w22 x2 + b2) + b3
+    assert sympy.expand(grad(sol, "dy/dx1") - (w11 * w31 + w21 * w32)) == 0
+    assert sympy.expand(grad(sol, "dy/dx2") - (w12 * w31 + w22 * w32)) == 0
+    assert sympy.expand(sol.values["y"] - (w31 * b1 + w32 * b2 + b3)) == 0
+
+
+@pytest.mark.parametrize("label, z", [("a", 1.5), ("b", 5.5), ("c", 0.40471712)])
+def test_seed000_sigmoid_slopes(label: str, z: float) -> None:
+    value = grad(part("seed000.toml", "5", label), "ds/dz")
+    assert value == pytest.approx(sig(z) * (1 - sig(z)), rel=1e-12)
+    # the document's 0.15, 0.0041, 0.24
+    assert value == pytest.approx({"a": 0.1491, "b": 0.004054, "c": 0.2400}[label], rel=1e-3)
+
+
+def vector_case(question: str) -> sympy.Expr:
+    sol = part("seed001.toml", question)
+    return next(iter(sol.gradients.values())).expanded  # the first partial, by w1
+
+
+def same(a: sympy.Expr, b: sympy.Expr) -> bool:
+    return sympy.simplify((a - b).rewrite(sympy.exp)) == 0
+
+
+def test_seed001_vector_gradients_componentwise() -> None:
+    w1, w2, x1, x2 = s("w1"), s("w2"), s("x1"), s("x2")
+    u = w1 * x1 + w2 * x2
+    f = 1 / (1 + sympy.exp(-u))
+    assert same(vector_case("3.2"), x1 * f * (1 - f))  # 3.2: x σ(wᵀx)(1 − σ(wᵀx))
+    r = [w1 * s("x11") + w2 * s("x12") - s("y1"), w1 * s("x21") + w2 * s("x22") - s("y2")]
+    half_sign = (sympy.sign(r[0]) * s("x11") + sympy.sign(r[1]) * s("x21")) / 2
+    assert sympy.expand(vector_case("3.3") - half_sign) == 0  # 3.3: ½ Σ sign(r_i) x_i1
+    ridge = r[0] * s("x11") + r[1] * s("x21") + 2 * s("lambda") * w1  # 3.4: 2λ w_1, not 2λ Σ w_j
+    assert sympy.expand(vector_case("3.4") - ridge) == 0
+    p = [1 / (1 + sympy.exp(-(r[k] + s(f"y{k + 1}")))) for k in (0, 1)]
+    loglik = (s("y1") - p[0]) * s("x11") + (s("y2") - p[1]) * s("x21")  # 3.5: Σ (y − σ) x
+    assert same(vector_case("3.5"), loglik)
+    assert same(vector_case("3.6"), x1 * (1 - sympy.tanh(u) ** 2))  # 3.6: x (1 − tanh²)

@@ -1,0 +1,194 @@
+"""The one place that turns sympy expressions into LaTeX for answer sheets.
+
+An answer sheet shows each result twice: symbolically ("\\hat{y} - y") and with the numbers
+dropped in ("0.7514 - 0.01").  Both lines come from the same printer walking the same symbolic
+tree, so they always have the same layout; the numeric line never substitutes into the
+expression (sympy would evaluate ŷ − y to a single number and the working would vanish).
+
+Layout rules beyond sympy's own printer, chosen to match how a textbook writes gradients:
+sums put their positive terms first (ŷ − y, not −y + ŷ); products put a numeric coefficient
+first, then plain factors, then parenthesised groups (σ(z)(1 − σ(z)), a ŷ(1 − ŷ)(ŷ − y));
+g'(z) for the derivative of an unspecified function; H(z) for the step function.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import sympy
+from sympy import Derivative, Expr, Function, Subs, Symbol
+from sympy.core.function import AppliedUndef
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+from sympy.simplify import fraction
+
+Number = int | float
+
+FIXED_EXPONENTS = range(-3, 5)  # 1e-3 <= |x| < 1e5 prints in fixed point
+
+
+def format_number(x: Number, precision: int = 4) -> str:
+    """A number as LaTeX, rounded for display to `precision` significant figures.
+
+    Integers are exact; floats are fixed point for 1e-3 <= |x| < 1e5 (after rounding), else
+    "m \\times 10^{e}"; trailing zeros are dropped.  The sign is a plain "-".
+    """
+    if isinstance(x, bool):  # a bool here is a caller's bug, not the number 0 or 1
+        raise TypeError(f"not a number: {x!r}")
+    if isinstance(x, numbers.Integral):
+        return str(int(x))
+    if precision < 1:
+        raise ValueError(f"precision must be at least 1, not {precision}")
+    value = float(x)
+    if not math.isfinite(value):
+        raise ValueError(f"cannot display {value} as a number")
+    if value == 0:
+        return "0"  # also -0.0
+    sign = "-" if value < 0 else ""
+    # One correctly rounded conversion gives digits and exponent, carry included (9.9996 → 1.000e1);
+    # both layouts are built from it so they can never disagree about the rounding.
+    mantissa, exp_text = f"{abs(value):.{precision - 1}e}".split("e")
+    exponent = int(exp_text)
+    if exponent not in FIXED_EXPONENTS:
+        return rf"{sign}{strip_zeros(mantissa)} \times 10^{{{exponent}}}"
+    digits = mantissa.replace(".", "")
+    if exponent >= 0:
+        digits = digits.ljust(exponent + 1, "0")
+        fixed = f"{digits[:exponent + 1]}.{digits[exponent + 1:]}"
+    else:
+        fixed = "0." + "0" * (-exponent - 1) + digits
+    return sign + strip_zeros(fixed)
+
+
+def strip_zeros(decimal: str) -> str:
+    """1.500 → 1.5, 2.000 → 2 (only after a decimal point: 12350 keeps its zero)."""
+    return decimal.rstrip("0").rstrip(".") if "." in decimal else decimal
+
+
+class _Printer(LatexPrinter):
+    """sympy's LaTeX printer with textbook layout; with `values`, prints numbers for symbols."""
+
+    def __init__(self, names: Mapping[Symbol, str], values: Mapping[Symbol, Number] | None = None,
+                 precision: int = 4) -> None:
+        super().__init__()
+        self._names, self._values, self._precision = names, values, precision
+        self._stack: list[Any] = []  # the expressions being printed, outermost first
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        # The stack lets a number know its context (see _print_Symbol).
+        self._stack.append(expr)
+        try:
+            return super()._print(expr, **kwargs)
+        finally:
+            self._stack.pop()
+
+    def _print_Symbol(self, expr: Symbol, style: str = "plain") -> str:
+        if self._values is not None and expr in self._values:
+            text = format_number(self._values[expr], self._precision)
+            parent = self._stack[-2] if len(self._stack) > 1 else None
+            # A negative number stands alone (bare) as the whole expression, a whole function
+            # argument or a whole exponent; anywhere else "-" would read as an operator.
+            alone = parent is None or isinstance(parent, (Function, Derivative, Subs)) or (
+                parent.is_Pow and parent.exp == expr)
+            return text if alone or not text.startswith("-") else rf"\left({text}\right)"
+        name = self._names.get(expr)
+        return name if name is not None else super()._print_Symbol(expr, style)
+
+    def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Expr]:
+        terms = super()._as_ordered_terms(expr, order=order)
+        # Positive terms first (stable): ŷ − y rather than −y + ŷ.  All negative stays as is.
+        return sorted(terms, key=lambda t: bool(t.could_extract_minus_sign()))
+
+    def _print_Mul(self, expr: Expr) -> str:
+        if expr.could_extract_minus_sign():
+            return "- " + self.parenthesize(-expr, PRECEDENCE["Mul"], strict=True)
+        numer, denom = fraction(expr, exact=True)
+        if denom == 1:
+            return self._product(expr)
+        return r"\frac{%s}{%s}" % (self._product(numer), self._product(denom))
+
+    def _product(self, expr: Expr) -> str:
+        """Factors in textbook order: the coefficient, plain factors, then parenthesised groups."""
+        if not expr.is_Mul:
+            return self._print(expr)  # a whole numerator or denominator needs no brackets
+        factors = expr.as_ordered_factors()
+        factors.sort(key=lambda f: 0 if f.is_Number else 2 if self._grouped(f) else 1)
+        tex = ""
+        for i, factor in enumerate(factors):
+            term = self._print(factor)
+            if self._needs_mul_brackets(factor, first=i == 0, last=i == len(factors) - 1):
+                term = r"\left(%s\right)" % term
+            if i:
+                # A factor that shows a number gets a \cdot before it, so that numbers never run
+                # together ("0.5 0.75") or onto a name ("W 0.5"); "2 y", "a (1 - a)" keep a space.
+                tex += r" \cdot " if self._shows_number(factor) else " "
+            tex += term
+        return tex
+
+    def _shows_number(self, factor: Expr) -> bool:
+        values = self._values or {}
+        return bool(factor.is_Number) or any(s in values for s in factor.free_symbols)
+
+    def _grouped(self, factor: Expr) -> bool:
+        """A factor printed in parentheses (a sum, or a power of one)."""
+        base = factor.base if factor.is_Pow else factor
+        return bool(self._needs_mul_brackets(base, last=True))
+
+    def _prime(self, function: Expr, argument: Expr) -> str:
+        return r"%s'\left(%s\right)" % (self._hprint_Function(function.func.__name__),
+                                        self._print(argument))
+
+    @staticmethod
+    def _is_first_derivative(expr: Expr) -> bool:
+        """d/dz g(z) for an unspecified g of one argument z."""
+        inner = expr.expr
+        return (isinstance(inner, AppliedUndef) and len(inner.args) == 1
+                and tuple(expr.variable_count) == ((inner.args[0], 1),))
+
+    def _print_Derivative(self, expr: Derivative) -> str:
+        if self._is_first_derivative(expr):
+            return self._prime(expr.expr, expr.expr.args[0])
+        return super()._print_Derivative(expr)
+
+    def _print_Subs(self, expr: Subs) -> str:
+        # g'(value): sympy's form of g'(z) once z is replaced (Subs(d/dξ g(ξ), ξ, value))
+        inner, old, new = expr.args
+        if (isinstance(inner, Derivative) and len(old) == 1 and self._is_first_derivative(inner)
+                and inner.expr.args[0] == old[0]):
+            return self._prime(inner.expr, new[0])
+        return super()._print_Subs(expr)
+
+    def _print_Heaviside(self, expr: Expr, exp: Any = None) -> str:
+        # The step function as textbooks write it; the value at 0 (second argument) is not shown.
+        tex = r"H\left(%s\right)" % self._print(expr.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _print_sign(self, expr: Expr, exp: Any = None) -> str:
+        tex = r"\operatorname{sign}\left(%s\right)" % self._print(expr.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+
+def textbook_latex(expr: Expr, names: Mapping[Symbol, str]) -> str:
+    """An expression as a textbook writes it; each Symbol printed as names[symbol] (verbatim LaTeX).
+
+    A symbol missing from `names` prints as sympy would print it.
+    """
+    return _Printer(names).doprint(sympy.sympify(expr))
+
+
+def substituted_latex(expr: Expr, names: Mapping[Symbol, str], values: Mapping[Symbol, Number],
+                      precision: int = 4) -> str:
+    """The same expression, laid out the same way, with every symbol that has a value replaced by its number.
+
+    Numbers print with `format_number(value, precision)`.  A negative number is wrapped as
+    "\\left(-0.4\\right)" except where it stands alone: the whole expression, a whole function
+    argument ("\\sigma\\left(-0.4\\right)") or a whole exponent.  A product factor that shows a
+    number is preceded by " \\cdot " ("2 \\cdot \\left(36 - 32\\right)"), so numbers never run
+    together; a purely symbolic factor by a space.  The operators are those of the symbolic line,
+    so ŷ − y with y = −0.5 prints "0.7514 - \\left(-0.5\\right)".  Symbols without a value keep
+    their names.
+    """
+    return _Printer(names, values, precision).doprint(sympy.sympify(expr))

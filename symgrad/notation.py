@@ -1,0 +1,98 @@
+"""The sheet's notation: how each of symgrad's plain names (W2[1,1], yhat[1], ...) is written in LaTeX.
+
+Styles: "bracket" W^{[l]}_{ij} (the default), "paren" W^{(l)}_{ij}, "flat" w_1, w_2, ... (every
+weight numbered in order, as in a one-unit-per-layer chain).  `index_order = "in_out"` writes
+the weight's subscripts from-to (w_{ij}: from unit i to unit j), as some courses do.  Single
+symbols or whole families can be renamed: {"W1" = "C", "a1" = "h", "yhat" = "y", "y" = "t",
+"L" = "J", "b2[1]" = "b_j"}.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import Symbol
+
+STYLES = ("bracket", "paren", "flat")
+INDEXED = re.compile(r"(?P<base>[A-Za-z]+?)(?P<layer>\d*)\[(?P<index>[\d,]+)\]\Z")
+ADJOINT = re.compile(r"d(?P<top>[^/]+)/d(?P<node>.+)\Z")
+LETTERS = {"yhat": r"\hat{y}", "W": "W", "b": "b", "z": "z", "a": "a", "x": "x", "y": "y"}
+FLAT_LETTERS = {"W": "w"}
+
+
+@dataclass(frozen=True)
+class Notation:
+    style: str = "bracket"
+    index_order: str = "out_in"
+    symbols: Mapping[str, str] = field(default_factory=dict)  # name or family → LaTeX
+
+    @property
+    def eta(self) -> str:
+        return self.symbols.get("eta", r"\eta")
+
+
+def latex_names(names: Sequence[str], notation: Notation) -> dict[str, str]:
+    """LaTeX for every node name of one problem (flat numbering needs them all at once)."""
+    counts: dict[str, int] = {}  # how many units share a base and layer: one unit drops its index
+    for name in names:
+        m = INDEXED.match(name)
+        if m:
+            key = m["base"] + m["layer"]
+            counts[key] = counts.get(key, 0) + 1
+    numbering: dict[str, int] = {}
+    out = {}
+    for name in names:
+        out[name] = name_latex(name, notation, counts, numbering)
+    return out
+
+
+def name_latex(
+    name: str, notation: Notation, counts: Mapping[str, int], numbering: dict[str, int]
+) -> str:
+    if name in notation.symbols:
+        return notation.symbols[name]
+    m = INDEXED.match(name)
+    if m is None:
+        return sympy.latex(Symbol(name))  # L, a graph's own names: x1 ↦ x_{1}, alpha ↦ \alpha
+    base, layer, index = m["base"], m["layer"], m["index"].split(",")
+    if base == "W" and notation.index_order == "in_out":
+        index = index[::-1]
+    family = base + layer
+    alone = counts.get(family, 0) == 1 and base != "W"
+    if family in notation.symbols:  # a renamed family drops its layer mark: C_{11}, h_{1}
+        letter, mark = notation.symbols[family], ""
+    elif notation.style == "flat" and layer:
+        letter, mark = FLAT_LETTERS.get(base, LETTERS.get(base, base)), ""
+        if counts.get(family, 0) > 1 or base == "W":
+            numbering[base] = numbering.get(base, 0) + 1
+            return f"{letter}_{{{numbering[base]}}}"
+        return f"{letter}_{{{layer}}}"
+    else:
+        letter = notation.symbols.get(base, LETTERS.get(base, base))
+        mark = f"^{{({layer})}}" if notation.style == "paren" else f"^{{[{layer}]}}"
+        mark = mark if layer else ""
+    if alone and not layer:
+        return letter  # a single output ŷ, a single target y, a single input x
+    joiner = "," if any(len(i) > 1 for i in index) else ""
+    return f"{letter}{mark}_{{{joiner.join(index)}}}"
+
+
+def adjoint_latex(name: str, names: Mapping[str, str]) -> str:
+    """∂T/∂v for an adjoint symbol named "dT/dv"."""
+    m = ADJOINT.match(name)
+    assert m is not None, name
+    return r"\frac{\partial %s}{\partial %s}" % (names[m["top"]], names[m["node"]])
+
+
+def symbol_names(expr_symbols: set[Symbol], names: Mapping[str, str]) -> dict[Symbol, str]:
+    """The LaTeX of each symbol of an expression: node names and adjoint symbols."""
+    out = {}
+    for s in expr_symbols:
+        if s.name in names:
+            out[s] = names[s.name]
+        elif ADJOINT.match(s.name):
+            out[s] = adjoint_latex(s.name, names)
+    return out

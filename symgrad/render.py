@@ -1,0 +1,282 @@
+"""Answer keys: the context of strings that a sheet's templates lay out, and the jinja2 environment.
+
+This is the only module that imports jinja2.  The context holds strings and numbers only: all
+mathematics comes from `latex.py` (the one module that prints sympy), all prose from the problem
+file passes through `escape_tex`, and the templates do no arithmetic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import sympy
+from sympy import Expr, Symbol
+
+from .errors import SymgradError
+from .latex import format_number, substituted_latex, textbook_latex
+from .notation import latex_names, symbol_names
+
+if TYPE_CHECKING:
+    from .sheet import Part, Sheet
+    from .solution import Gradient, Solution
+
+TEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
+    "#": r"\#", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+}  # fmt: skip
+# Symbols a course's prose is full of, which pdflatex cannot typeset from Unicode.
+UNICODE_MATH = {
+    "σ": r"\sigma", "η": r"\eta", "λ": r"\lambda", "δ": r"\delta", "θ": r"\theta",
+    "α": r"\alpha", "β": r"\beta", "ϕ": r"\phi", "φ": r"\varphi", "Σ": r"\Sigma", "∂": r"\partial",
+    "ŷ": r"\hat{y}", "′": r"'", "−": "-", "²": "^{2}", "³": "^{3}", "ᵀ": "^{T}", "·": r"\cdot",
+    "×": r"\times", "→": r"\to", "≈": r"\approx", "≠": r"\neq", "≤": r"\leq", "≥": r"\geq",
+    "∈": r"\in", "∞": r"\infty", "⊙": r"\odot", "‖": r"\|",
+}  # fmt: skip
+LINE_LENGTH = 110  # characters of LaTeX past which a sum is set a term per line
+SPECIAL = re.compile("[%s]" % re.escape("".join(TEX_SPECIALS) + "".join(UNICODE_MATH)))
+
+
+def escape_tex(text: str) -> str:
+    """Prose as text: every TeX special character is escaped, so `\\input{...}` stays words."""
+    def one(m: re.Match[str]) -> str:
+        c = m.group()
+        return TEX_SPECIALS[c] if c in TEX_SPECIALS else f"${UNICODE_MATH[c]}$"
+
+    return SPECIAL.sub(one, text)
+
+
+def template_folder() -> Path:
+    """The built-in templates: shipped in the wheel as symgrad.templates, or beside the package."""
+    try:
+        return Path(str(resources.files("symgrad.templates")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "templates"
+
+
+def environment(user_templates: str | Path | None = None) -> jinja2.Environment:
+    """Delimiters that cannot clash with TeX braces: ((* block *)), ((( variable ))), ((= =))."""
+    folders = [str(user_templates)] if user_templates else []
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([*folders, str(template_folder())]),
+        block_start_string="((*",
+        block_end_string="*))",
+        variable_start_string="(((",
+        variable_end_string=")))",
+        comment_start_string="((=",
+        comment_end_string="=))",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["escape_tex"] = escape_tex
+    return env
+
+
+def render_sheet(sheet: Sheet, user_templates: str | Path | None = None) -> str:
+    try:
+        template = environment(user_templates).get_template("sheet.tex.j2")
+        return template.render(sheet_context(sheet))
+    except jinja2.TemplateSyntaxError as error:  # most likely a user's template: say where
+        raise SymgradError(f"{error.filename}:{error.lineno}: template error: {error}") from None
+    except jinja2.TemplateError as error:  # a missing value fails loudly, but in one line
+        raise SymgradError(f"template error: {error}") from None
+
+
+def sheet_context(sheet: Sheet) -> dict[str, Any]:
+    return {
+        "title": sheet.title,
+        "author": sheet.author,
+        "precision": sheet.precision,
+        "eta": sheet.notation.eta,
+        "questions": [
+            {
+                "number": q.number,
+                "text": q.text,
+                "parts": [part_context(p, sheet) for p in q.parts],
+            }
+            for q in sheet.questions
+        ],
+    }
+
+
+class PartPrinter:
+    """Prints one solved problem in the sheet's notation, at the sheet's precision."""
+
+    def __init__(self, solution: Solution, sheet: Sheet) -> None:
+        self.solution = solution
+        self.precision = sheet.precision
+        graph = solution.graph
+        # a graph's names are the file's own: the sheet's renamings are for network names
+        notation = sheet.notation if solution.spec.network else replace(sheet.notation, symbols={})
+        self.names = latex_names([n.name for n in graph.nodes], notation)
+        self.values: dict[Symbol, int | float] = {
+            s: v for s, v in graph.values.items() if isinstance(v, (int, float))
+        }
+        for name, v in [*solution.values.items(), *solution.adjoint_values.items()]:
+            if isinstance(v, (int, float)):
+                self.values[Symbol(name, real=True)] = v
+
+    def symbols(self, expr: Expr) -> dict[Symbol, str]:
+        return symbol_names(expr.free_symbols, self.names)
+
+    def tex(self, expr: Expr) -> str:
+        return textbook_latex(expr, self.symbols(expr))
+
+    def numbers(self, expr: Expr) -> str | None:
+        """`expr` with its numbers in, or None when a symbol has no value (nothing to add)."""
+        if not expr.free_symbols or not expr.free_symbols <= set(self.values):
+            return None
+        return substituted_latex(expr, self.symbols(expr), self.values, self.precision)
+
+    def value(self, v: Any) -> str:
+        if isinstance(v, (int, float)):
+            return format_number(v, self.precision)
+        return self.tex(sympy.expand(v).evalf(self.precision))  # linear in an unknown y, say
+
+    def partial(self, of: str, wrt: str) -> str:
+        return r"\frac{\partial %s}{\partial %s}" % (self.names[of], self.names[wrt])
+
+    def equation(self, key: str, lhs: str, expr: Expr, value: Any) -> dict[str, Any]:
+        """lhs = textbook form = numbers substituted = value, without repeating a step.
+
+        Each step is a list of lines: a long sum (several chain-rule paths) gets a line a term.
+        """
+        steps = [self.lines(expr, self.tex)]
+        if self.numbers(expr) is not None:
+            numbers = self.lines(expr, lambda e: self.numbers(e) or "")
+            if numbers != steps[-1]:
+                steps.append(numbers)
+        result = None
+        if isinstance(value, (int, float)) or (
+            isinstance(value, sympy.Basic) and value.has(sympy.Float)
+        ):
+            result = self.value(value)
+        elif isinstance(value, sympy.Basic) and value != expr:
+            # a symbolic value worth a line of its own (b' = w31 b1 + ... at x = 0); a whole
+            # composed network written out would only bury the working
+            written = self.tex(value)
+            if len(written) < LINE_LENGTH and [written] != steps[-1]:
+                steps.append([written])
+        if result is not None and [result] == steps[-1]:
+            steps.pop()  # ∂z/∂b = 1, not 1 = 1
+        width = sum(len(line) for step in steps for line in step) + len(result or "")
+        return {"key": key, "lhs": lhs, "steps": steps, "result": result,
+                "inline": width < LINE_LENGTH and all(len(step) == 1 for step in steps)}
+
+    @staticmethod
+    def lines(expr: Expr, show: Any) -> list[str]:
+        whole: str = show(expr)
+        if not expr.is_Add or len(whole) < LINE_LENGTH:
+            return [whole]
+        terms = sorted(expr.as_ordered_terms(), key=lambda t: t.could_extract_minus_sign())
+        out = [show(terms[0])]
+        for term in terms[1:]:
+            text = show(term)
+            out.append(f"- {text[1:].lstrip()}" if text.startswith("-") else f"+ {text}")
+        return out
+
+
+def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "label": part.label, "text": part.text, "remark": part.remark,
+        "forward": [], "loss": None, "gradients": [], "updates": [], "notes": [],
+    }
+    solution = part.solution
+    if solution is None:
+        return context
+    p = PartPrinter(solution, sheet)
+    graph = solution.graph
+    for node in graph.nodes:
+        if node.expr is None:
+            continue
+        row = p.equation(node.name, p.names[node.name], node.expr, solution.values[node.name])
+        if node.kind == "loss":
+            context["loss"] = row if "loss" in part.show else None
+        elif "forward" in part.show:
+            context["forward"].append(row)
+    if "gradients" in part.show:
+        context["gradients"] = [gradient_context(p, g) for g in solution.gradients.values()]
+    if "update" in part.show and solution.updated:
+        eta = graph.learning_rate
+        assert eta is not None
+        for name, new in solution.updated.items():
+            gradient = solution.gradients[f"d{graph.output}/d{name}"]
+            old = graph.values.get(graph.node(name).symbol, graph.node(name).symbol)
+            context["updates"].append(update_context(p, name, old, eta, gradient, new))
+    return context
+
+
+def gradient_context(p: PartPrinter, g: Gradient) -> dict[str, Any]:
+    d = g.derivation
+    lhs = p.partial(d.top, d.wrt)
+    factors: dict[tuple[str, str], dict[str, Any]] = {}
+    chain = []
+    if d.paths and any(len(path) > 1 for path in d.paths):  # ∂J/∂w = ∂J/∂w says nothing
+        chain = [r" \cdot ".join(p.partial(f.of, f.wrt) for f in path) for path in d.paths]
+        for path, values in zip(d.paths, g.factor_values or ()):
+            for f, v in zip(path, values):
+                if (f.of, f.wrt) not in factors:
+                    factors[f.of, f.wrt] = p.equation("", p.partial(f.of, f.wrt), f.expr, v)
+    heads = []
+    for head, form in d.heads:
+        value = p.values.get(Symbol(f"d{d.top}/d{head}", real=True))
+        row = p.equation("", p.partial(d.top, head), form, value)
+        heads.append(row)
+    result = p.equation(g.key, lhs, d.result, g.value)
+    if g.expanded is not None:  # a graph's result in its leaves, before the numbers
+        expanded = p.lines(g.expanded, p.tex)
+        if expanded != result["steps"][0]:
+            result["steps"].insert(1, expanded)
+    return {
+        "key": g.key,
+        "lhs": lhs,
+        "chain": chain,
+        "factors": list(factors.values()),
+        "heads": heads,
+        "result": result,
+        "assumptions": [assumption_tex(a, p.names) for a in d.assumptions],
+    }
+
+
+def assumption_tex(assumption: str, names: Mapping[str, str]) -> str:
+    """"y[1] + y[2] = 1" in the sheet's notation."""
+    lhs, rhs = assumption.split(" = ")
+    terms = [names[t.strip()] for t in lhs.split("+")]
+    return " + ".join(terms) + " = " + rhs
+
+
+def update_context(p: PartPrinter, name: str, old: Any, eta: float, g: Gradient, new: Any) -> dict[str, Any]:
+    theta = p.names[name]
+    grad = p.value(g.value)
+    if isinstance(g.value, (int, float)) and g.value < 0 or not isinstance(g.value, (int, float)):
+        grad = r"\left(%s\right)" % grad
+    return {
+        "key": f"updated {name}",
+        "theta": theta,
+        "gradient": p.partial(g.derivation.top, name),
+        "numbers": "%s - %s \\cdot %s" % (p.value(old), p.value(eta) if eta >= 0 else r"\left(%s\right)" % p.value(eta), grad),
+        "result": p.value(new),
+    }
+
+
+def notebook_latex(sheet: Sheet) -> str:
+    """What a notebook shows: each partial and update as display math (MathJax, no preamble)."""
+    lines = []
+    for q in sheet.questions:
+        for part in q.parts:
+            context = part_context(part, sheet)
+            for g in context["gradients"]:
+                r = g["result"]
+                steps = [" ".join(step) for step in r["steps"]]
+                lines.append(" &= ".join([g["lhs"], *steps, *([r["result"]] if r["result"] else [])]))
+            for u in context["updates"]:
+                lines.append(f"{u['theta']} &\\leftarrow {u['numbers']} = {u['result']}")
+    return "$$\\begin{aligned}" + r" \\ ".join(lines) + "\\end{aligned}$$"

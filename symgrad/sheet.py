@@ -1,0 +1,210 @@
+"""Sheets: several numbered questions with parts (a), (b), ..., each part a problem of its own.
+
+A plain problem file is a sheet of one question with one part.  A sheet file has
+`[[question]]` tables, each with its `text` and (optionally) its own network or graph, data and
+ask; each `[[question.part]]` has its `text`, what to `show`, the `gradients` it asks for, a
+`remark`, and may replace the question's network or graph (`[question.part.network]`) or add to
+its data.  A part with no problem at all is prose only.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import NumericError, ProblemError
+from .notation import STYLES, Notation
+from .render import notebook_latex, render_sheet
+from .solution import Solution, solve_spec
+from .spec import ProblemSpec, Reader, read_problem
+
+SHOWABLE = ("forward", "loss", "gradients", "update")
+PROBLEM_KEYS = ("network", "graph", "data", "ask")
+
+
+@dataclass(frozen=True)
+class Part:
+    label: str  # "a", "b", ...; "" for the only part of a question
+    text: str
+    show: tuple[str, ...]
+    remark: str
+    problem: ProblemSpec | None
+    solution: Solution | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    number: str
+    text: str
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    title: str
+    author: str
+    source: str
+    precision: int
+    notation: Notation
+    questions: tuple[Question, ...]
+
+    def to_latex(self, templates: str | Path | None = None) -> str:
+        """The answer key as a LaTeX document (`templates`: a folder that overrides files)."""
+        return render_sheet(self, templates)
+
+    def _repr_latex_(self) -> str:
+        return notebook_latex(self)
+
+    @property
+    def single(self) -> Solution | None:
+        """A plain problem file's Solution, carrying the sheet's notation and precision."""
+        if len(self.questions) == 1 and not self.questions[0].number:
+            solution = self.questions[0].parts[0].solution
+            if solution is not None:
+                return replace(solution, notation=self.notation, precision=self.precision)
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.single is not None:  # a plain problem file: the engine's JSON contract
+            return self.single.to_json()
+        return {
+            "title": self.title,
+            "questions": [
+                {
+                    "number": q.number,
+                    "parts": [
+                        {"label": p.label, **(p.solution.to_json() if p.solution else {})}
+                        for p in q.parts
+                    ],
+                }
+                for q in self.questions
+            ],
+        }
+
+
+def load_sheet(path: str | Path) -> Sheet:
+    """Read, validate and solve every part of a problem or sheet file."""
+    source = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as error:
+        raise ProblemError(source, "", f"cannot read the file ({error.strerror})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ProblemError(source, "", f"not valid TOML: {error}") from None
+    return read_sheet(data, source)
+
+
+def read_sheet(data: dict[str, Any], source: str = "<sheet>") -> Sheet:
+    options = data.get("sheet", {})
+    if not isinstance(options, dict):
+        raise ProblemError(source, "sheet", "expected a table")
+    sheet = Reader(source, options, "sheet", {"precision", "notation", "index_order", "symbols"})
+    precision = options.get("precision", 4)
+    if not isinstance(precision, int) or isinstance(precision, bool) or not 1 <= precision <= 15:
+        sheet.fail("precision", f"expected significant figures from 1 to 15, got {precision!r}")
+    notation = read_notation(sheet)
+    if "question" not in data:
+        problem = {k: v for k, v in data.items() if k not in ("sheet", "author")}
+        spec = read_problem(problem, source)
+        part = solved(source, Part("", "", SHOWABLE, "", spec))
+        title = spec.title
+        questions: tuple[Question, ...] = (Question("", "", (part,)),)
+    else:
+        top = Reader(source, data, "", {"title", "author", "sheet", "question"})
+        title = top.string("title", Path(source).stem) or ""
+        raw_questions = data["question"]
+        if not isinstance(raw_questions, list) or not raw_questions:
+            top.fail("question", "expected one or more [[question]] tables")
+        questions = tuple(
+            read_question(source, q, n) for n, q in enumerate(raw_questions, start=1)
+        )
+    author = data.get("author", "")
+    if not isinstance(author, str):
+        raise ProblemError(source, "author", f"expected a string, got {author!r}")
+    return Sheet(title, author, source, precision, notation, questions)
+
+
+def read_notation(sheet: Reader) -> Notation:
+    style = sheet.string("notation", "bracket")
+    if style not in STYLES:
+        sheet.fail("notation", f"expected one of {', '.join(STYLES)}, got {style!r}")
+    order = sheet.string("index_order", "out_in")
+    if order not in ("out_in", "in_out"):
+        sheet.fail("index_order", f'expected "out_in" or "in_out", got {order!r}')
+    symbols = sheet.table.get("symbols", {})
+    if not isinstance(symbols, dict) or not all(isinstance(v, str) for v in symbols.values()):
+        sheet.fail("symbols", 'expected a table of names and LaTeX, such as W1 = "C"')
+    return Notation(style or "bracket", order or "out_in", dict(symbols))
+
+
+def read_question(source: str, raw: object, n: int) -> Question:
+    at = f"question[{n}]"
+    if not isinstance(raw, dict):
+        raise ProblemError(source, at, "expected a table")
+    q = Reader(source, raw, at, {"number", "text", "part", *PROBLEM_KEYS})
+    number = raw.get("number", str(n))
+    if not isinstance(number, (str, int)):
+        q.fail("number", f"expected a label such as \"3.1\", got {number!r}")
+    raw_parts = raw.get("part", [{}])
+    if not isinstance(raw_parts, list) or not raw_parts:
+        q.fail("part", "expected one or more [[question.part]] tables")
+    single = len(raw_parts) == 1
+    parts = tuple(
+        read_part(source, raw, p, f"{at}.part[{k}]", "" if single else chr(ord("a") + k - 1), at)
+        for k, p in enumerate(raw_parts, start=1)
+    )
+    return Question(str(number), q.string("text", "") or "", parts)
+
+
+def read_part(
+    source: str, question: dict[str, Any], raw: object, at: str, label: str, question_at: str
+) -> Part:
+    if not isinstance(raw, dict):
+        raise ProblemError(source, at, "expected a table")
+    part = Reader(
+        source, raw, at, {"text", "show", "gradients", "update", "remark", "network", "graph", "data"}
+    )
+    show = raw.get("show", list(SHOWABLE))
+    if not isinstance(show, list) or any(s not in SHOWABLE for s in show):
+        part.fail("show", f"expected a list drawn from {', '.join(SHOWABLE)}")
+    own = "network" in raw or "graph" in raw
+    problem: dict[str, Any] = {}
+    for key in ("network", "graph"):
+        source_table = raw if own else question
+        if key in source_table:
+            problem[key] = source_table[key]
+    spec = None
+    if problem:
+        problem["data"] = {**question.get("data", {}), **raw.get("data", {})}
+        ask = dict(question.get("ask", {}))
+        for key in ("gradients", "update"):
+            if key in raw:
+                ask[key] = raw[key]
+        problem["ask"] = ask
+        spec = read_problem(problem, source, at if own else question_at)
+    elif "gradients" in raw or "data" in raw:
+        part.fail("gradients", "this part has no network or graph to differentiate")
+    remark = part.string("remark", "") or ""
+    return solved(source, Part(label, part.string("text", "") or "", tuple(show), remark, spec))
+
+
+def solved(source: str, part: Part) -> Part:
+    if part.problem is None:
+        return part
+    try:
+        return replace(part, solution=solve_spec(part.problem))
+    except NumericError as error:
+        where = f"{part.problem.at}: " if part.problem.at else ""
+        raise NumericError(f"{source}: {where}{error}") from None
+
+
+def sheet_of(solution: Solution) -> Sheet:
+    """A single solved problem as a sheet of one question, to render it."""
+    part = Part("", "", SHOWABLE, "", solution.spec, solution)
+    return Sheet(
+        solution.title, "", solution.spec.source, solution.precision, solution.notation,
+        (Question("", "", (part,)),),
+    )
