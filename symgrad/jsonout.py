@@ -6,8 +6,21 @@ from typing import Any
 
 import sympy
 
-from .names import to_latex, to_text
+from sympy import Expr
+
+from .latex import textbook_latex
+from .notation import Notation, latex_names, symbol_names
 from .numeric import Value
+
+
+def plain_product(expr: Expr) -> bool:
+    """The δ form ∂L/∂z · a of a large network, thousands of times: worth a shortcut."""
+    return bool(expr.is_Mul) and all(a.is_Symbol for a in expr.args)
+
+
+def to_text(expr: Expr) -> str:
+    """sympy's own string form, which sympy can read back."""
+    return "*".join(a.name for a in expr.args) if plain_product(expr) else str(expr)
 
 
 def number(value: Value) -> float | int | str:
@@ -18,6 +31,14 @@ def number(value: Value) -> float | int | str:
 
 def solution_json(solution: Any) -> dict[str, Any]:
     """The JSON object of a `symgrad.solution.Solution` (typed Any: this module is imported by it)."""
+    names = latex_names([n.name for n in solution.graph.nodes], Notation())
+
+    def to_latex(expr: Expr) -> str:
+        symbols = symbol_names(expr.free_symbols, names)
+        if plain_product(expr):
+            return " ".join(symbols[a] for a in expr.args)
+        return textbook_latex(expr, symbols)
+
     gradients = {}
     for key, g in solution.gradients.items():
         d = g.derivation

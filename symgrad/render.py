@@ -53,8 +53,8 @@ def escape_tex(text: str) -> str:
 
 def template_folder() -> Path:
     """The built-in templates: shipped in the wheel as symgrad.templates, or beside the package."""
-    try:
-        return Path(str(resources.files("symgrad.templates")))
+    try:  # a namespace package: ask for a file in it, whose folder is the one to load from
+        return Path(str(resources.files("symgrad.templates").joinpath("sheet.tex.j2"))).parent
     except ModuleNotFoundError:
         return Path(__file__).resolve().parent.parent / "templates"
 
@@ -239,6 +239,7 @@ def gradient_context(p: PartPrinter, g: Gradient) -> dict[str, Any]:
         "key": g.key,
         "lhs": lhs,
         "chain": chain,
+        "chain_inline": sum(len(path) for path in chain) < 2 * LINE_LENGTH,
         "factors": list(factors.values()),
         "heads": heads,
         "result": result,

@@ -191,6 +191,35 @@ def test_activation_latex(expr: sympy.Expr, latex: str) -> None:
     ],
 )
 def test_latex_names(name: str, latex: str) -> None:
-    from symgrad.names import latex_name
+    from symgrad.notation import Notation, latex_names, symbol_names
 
-    assert latex_name(name) == latex
+    names = latex_names(["W2[1,1]", "W3[12,1]", "b1[2]", "yhat[1]", "yhat[2]", "x[3]", "x[1]",
+                         "z2[1]", "z2[2]", "L", "x1", "alpha"], Notation())
+    assert symbol_names({Symbol(name, real=True)}, names)[Symbol(name, real=True)] == latex
+
+
+@pytest.mark.parametrize(
+    "notation, name, latex",
+    [
+        ({"style": "paren"}, "W2[1,1]", "W^{(2)}_{11}"),
+        ({"index_order": "in_out"}, "W1[2,1]", "W^{[1]}_{12}"),
+        ({"style": "flat"}, "W2[1,1]", "w_{2}"),
+        ({"style": "flat"}, "z1[1]", "z_{1}"),
+        ({"symbols": {"W1": "C"}}, "W1[1,2]", "C_{12}"),
+        ({"symbols": {"a1": "h"}}, "a1[2]", "h_{2}"),
+        ({"symbols": {"W": "w"}}, "W2[2,1]", "w^{[2]}_{21}"),
+        ({"symbols": {"yhat": "p"}}, "yhat[1]", "p"),
+        ({"symbols": {"L": "J"}}, "L", "J"),
+        ({"symbols": {"b2[1]": "b_{j}"}}, "b2[1]", "b_{j}"),
+    ],
+)
+def test_notation(notation: dict, name: str, latex: str) -> None:
+    from symgrad.notation import Notation, latex_names
+
+    names = ["x[1]", "x[2]", "W1[1,1]", "W1[1,2]", "W1[2,1]", "W1[2,2]", "b1[1]", "b1[2]",
+             "z1[1]", "z1[2]", "a1[1]", "a1[2]", "W2[1,1]", "W2[2,1]", "b2[1]", "z2[1]", "yhat[1]",
+             "y[1]", "L"]
+    if notation.get("style") == "flat":  # a one-unit chain, as flat notation is meant for
+        names = ["x[1]", "W1[1,1]", "b1[1]", "z1[1]", "a1[1]", "W2[1,1]", "b2[1]", "z2[1]",
+                 "yhat[1]", "y[1]", "L"]
+    assert latex_names(names, Notation(**notation))[name] == latex
