@@ -3,6 +3,7 @@
 from .errors import NumericError, ProblemError, SymgradError
 from .solution import Gradient, Solution, solve
 from .spec import ProblemSpec, load_problem, read_problem
+from .verify import Verdict, verify
 
 __all__ = [
     "Gradient",
@@ -10,8 +11,10 @@ __all__ = [
     "ProblemError",
     "ProblemSpec",
     "Solution",
+    "Verdict",
     "SymgradError",
     "load_problem",
     "read_problem",
     "solve",
+    "verify",
 ]

@@ -201,3 +201,47 @@ EXPRESSION_FUNCTIONS: dict[str, Callable[..., Expr]] = {
     "leaky_relu": lambda z, alpha=DEFAULT_LEAKY_SLOPE: leaky_relu(z, alpha),
     "softplus": softplus,
 }
+
+
+class elu(Function):  # noqa: N801
+    """z for z > 0, α(e^z − 1) otherwise."""
+
+    nargs = (1, 2)
+
+    def _eval_rewrite_as_exp(self, z: Expr, alpha: Expr = sympy.S.One, **kwargs: object) -> Expr:
+        return Piecewise((z, z > 0), (alpha * (exp(z) - 1), True))
+
+    def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
+        return latex_call(r"\operatorname{ELU}", ", ".join(printer._print(a) for a in self.args), exp)
+
+
+class silu(Function):  # noqa: N801
+    """z σ(z), the swish."""
+
+    def _eval_rewrite_as_exp(self, z: Expr, **kwargs: object) -> Expr:
+        return z / (1 + exp(-z))
+
+    def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
+        return latex_call(r"\operatorname{SiLU}", printer._print(self.args[0]), exp)
+
+
+class softsign(Function):  # noqa: N801
+    """z / (1 + |z|)."""
+
+    def _eval_rewrite_as_exp(self, z: Expr, **kwargs: object) -> Expr:
+        return z / (1 + sympy.Abs(z))
+
+    def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
+        return latex_call(r"\operatorname{softsign}", printer._print(self.args[0]), exp)
+
+
+class bce(Function):  # noqa: N801
+    """Binary cross-entropy bce(y, p) = −(y log p + (1 − y) log(1 − p))."""
+
+    nargs = 2
+
+    def _eval_rewrite_as_exp(self, y: Expr, p: Expr, **kwargs: object) -> Expr:
+        return -(y * log(p) + (1 - y) * log(1 - p))
+
+    def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
+        return latex_call(r"\operatorname{BCE}", ", ".join(printer._print(a) for a in self.args), exp)

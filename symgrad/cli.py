@@ -3,6 +3,8 @@
     symgrad solve PROBLEM.toml [-o DIR] [--templates DIR]   write DIR/<stem>.tex (default output/)
     symgrad solve PROBLEM.toml --json                       print the solution as JSON
     symgrad examples [--from DIR] [-o DIR]                  render every problem in examples/
+    symgrad verify "diff(sigmoid(z), z) = sigmoid(z)*(1 - sigmoid(z))" [--where ...] [--json]
+                                        exit 0 PROVED, 1 REFUTED, 3 UNDECIDED, 2 a bad claim
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ def parser() -> argparse.ArgumentParser:
     solve.add_argument("--text", action="store_true", help="print a plain-text summary instead")
     examples = commands.add_parser("examples", help="write the answer key of every example")
     examples.add_argument("--from", dest="folder", default="examples", help="the problem folder")
+    verify = commands.add_parser("verify", help="prove or refute a claimed identity")
+    verify.add_argument("claim", nargs="?", help='e.g. "diff(tanh(z), z) = 1 - tanh(z)**2"')
+    verify.add_argument("--where", action="append", default=[], help='a definition "s = ..."')
+    verify.add_argument("--assume", action="append", default=[], help='a sign such as "z > 0"')
+    verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    verify.add_argument("--time-limit", type=float, default=10.0, help="seconds for the proof")
+    verify.add_argument("--bundled", action="store_true", help="check the bundled identities")
     for command in (solve, examples):
         command.add_argument("-o", "--output", default="output", help="where to write the .tex")
         command.add_argument("--templates", help="a folder of templates that override the built-in")
@@ -60,6 +69,8 @@ def render(problem: Path, output: Path, templates: str | None) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.command == "verify":
+            return verify_command(args)
         if args.templates and not Path(args.templates).is_dir():
             raise SymgradError(f"{args.templates}: --templates: expected a folder of templates")
         if args.command == "examples":
@@ -82,6 +93,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `symgrad solve ... | head` is not an error
         sys.stderr.close()
     return 0
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    from .verify import verify
+
+    if args.bundled:
+        from .identities import IDENTITIES
+
+        wrong = 0
+        for identity in IDENTITIES:
+            verdict = verify(identity.claim, where=identity.where, assume=identity.assume,
+                             seconds=args.time_limit)
+            mark = "ok" if verdict.status == identity.expected else "UNEXPECTED"
+            wrong += mark != "ok"
+            print(f"{mark:10} {verdict.status:9} {identity.name}: {identity.claim}")
+        return 1 if wrong else 0
+    if not args.claim:
+        raise SymgradError("verify: expected a claim such as \"diff(tanh(z), z) = 1 - tanh(z)**2\"")
+    verdict = verify(args.claim, where=args.where, assume=args.assume, seconds=args.time_limit)
+    if args.json:
+        print(json.dumps(verdict.to_json(), indent=1))
+    else:
+        print(f"{verdict.status}: {verdict.claim}")
+        print(f"  {verdict.reason}")
+        for caveat in verdict.caveats:
+            print(f"  note: {caveat}")
+    return verdict.exit_status
 
 
 def main_exit() -> None:

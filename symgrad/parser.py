@@ -32,7 +32,7 @@ _TOKEN = r"""
     (?P<space>[ \t\r\n]+)
   | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\*\*|[-+*/(),])
+  | (?P<op>\*\*|<=|>=|[-+*/(),<>])
   | (?P<other>.)
 """
 
@@ -106,12 +106,14 @@ class _Parser:
         text: str,
         symbol_for: Callable[[str], sympy.Expr],
         functions: Mapping[str, Callable[..., sympy.Expr]],
+        relations: bool = False,
     ) -> None:
         self.tokens = _tokenize(text)
         self.index = 0
         self.depth = 0
         self.symbol_for = symbol_for
         self.functions = functions
+        self.relations = relations
 
     def at(self, *ops: str) -> bool:
         token = self.tokens[self.index]
@@ -139,7 +141,7 @@ class _Parser:
     def parse(self) -> sympy.Expr:
         if self.tokens[0].kind == "end":
             raise ExpressionError("empty expression", 0)
-        result = self.expr()
+        result = self.relation()
         if self.tokens[self.index].kind != "end":
             raise self.unexpected(self.tokens[self.index])
         return result
@@ -198,12 +200,23 @@ class _Parser:
         self.enter(opening)
         args: list[sympy.Expr] = []
         if function is None or not self.at(")"):  # an empty call: the function says what it needs
-            args.append(self.expr())
-            while function is not None and self.at(","):
+            args.append(self.relation())
+            while (function is not None or self.relations) and self.at(","):
                 self.take()
-                args.append(self.expr())
+                args.append(self.relation())
         self.close(opening)
-        return args[0] if function is None else self.apply(token, function, args)
+        if function is None:  # (a, b) is a tuple only where relations are on: Piecewise's pairs
+            return args[0] if len(args) == 1 else sympy.Tuple(*args)
+        return self.apply(token, function, args)
+
+    def relation(self) -> sympy.Expr:
+        """An argument: an expression, or with `relations` on, a comparison such as z > 0."""
+        left = self.expr()
+        if not (self.relations and self.at("<", "<=", ">", ">=")):
+            return left
+        op = self.take().text
+        right = self.expr()
+        return {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge}[op](left, right)
 
     def close(self, opening: Token) -> None:
         token = self.take()
@@ -248,14 +261,19 @@ def parse_expression(
     text: str,
     symbol_for: Callable[[str], sympy.Expr],
     functions: Mapping[str, Callable[..., sympy.Expr]],
+    relations: bool = False,
 ) -> sympy.Expr:
-    """The sympy expression `text` denotes; ExpressionError if it is not a valid expression."""
+    """The sympy expression `text` denotes; ExpressionError if it is not a valid expression.
+
+    With `relations`, arguments may be comparisons and pairs, for Piecewise((z, z > 0), (0, True))
+    and for assumptions such as z > 0; problem files never need them.
+    """
     if len(text) > MAX_LENGTH:
         raise ExpressionError(
             "expression too long", MAX_LENGTH, hint=f" ({len(text)} characters; limit {MAX_LENGTH})"
         )
     try:
-        return _Parser(text, symbol_for, functions).parse()
+        return _Parser(text, symbol_for, functions, relations).parse()
     except RecursionError:  # only if the caller's own stack was already nearly full
         raise ExpressionError("expression nested too deeply", 0) from None
 

@@ -21,6 +21,7 @@ from sympy import Expr, Symbol
 from .errors import SymgradError
 from .latex import format_number, substituted_latex, textbook_latex
 from .notation import latex_names, symbol_names
+from .verify import DEFINITIONS, Verdict, definitions_in
 
 if TYPE_CHECKING:
     from .sheet import Part, Sheet
@@ -187,7 +188,8 @@ class PartPrinter:
 def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
     context: dict[str, Any] = {
         "label": part.label, "text": part.text, "remark": part.remark,
-        "forward": [], "loss": None, "gradients": [], "updates": [], "notes": [],
+        "forward": [], "loss": None, "gradients": [], "updates": [],
+        "proof": proof_context(part.verdict, sheet.precision) if part.verdict else None,
     }
     solution = part.solution
     if solution is None:
@@ -266,6 +268,45 @@ def update_context(p: PartPrinter, name: str, old: Any, eta: float, g: Gradient,
         "numbers": "%s - %s \\cdot %s" % (p.value(old), p.value(eta) if eta >= 0 else r"\left(%s\right)" % p.value(eta), grad),
         "result": p.value(new),
     }
+
+
+def proof_context(verdict: Verdict, precision: int) -> dict[str, Any]:
+    """The proof from definitions, as the sources write it, or the counterexample."""
+    def tex(expr: Expr) -> str:
+        return textbook_latex(expr, {})
+
+    def steps(expr: Expr) -> list[str]:
+        written = definitions_in(expr)
+        worked = written.doit()
+        try:
+            final = sympy.factor(worked)
+        except (sympy.PolynomialError, TypeError, ValueError):
+            final = worked
+        out: list[str] = []
+        for e in (expr, written, worked, final):
+            if not out or tex(e) != out[-1]:
+                out.append(tex(e))
+        return out
+
+    both = verdict.lhs - verdict.rhs
+    named = sorted({f for f in both.atoms(sympy.Function) if type(f) in DEFINITIONS}, key=str)
+    context: dict[str, Any] = {
+        "status": verdict.status,
+        "claim": f"{tex(verdict.lhs)} = {tex(verdict.rhs)}",
+        "definitions": [f"{tex(f)} = {tex(definitions_in(f))}" for f in named]
+        + [f"{sympy.latex(sympy.Symbol(n))} = {tex(v)}" for n, v in verdict.definitions],
+        "left": [], "right": [], "same": False, "counterexample": None,
+        "reason": verdict.reason, "caveats": verdict.caveats,
+    }
+    if verdict.status == "PROVED":
+        context["left"], context["right"] = steps(verdict.lhs), steps(verdict.rhs)
+        context["same"] = context["left"][-1] == context["right"][-1]
+    if verdict.counterexample and verdict.values:
+        point = ", ".join(f"{sympy.latex(sympy.Symbol(n))} = {format_number(v, precision)}"
+                          for n, v in verdict.counterexample.items())
+        left, right = (format_number(v, precision) for v in verdict.values)
+        context["counterexample"] = {"point": point, "left": left, "right": right}
+    return context
 
 
 def notebook_latex(sheet: Sheet) -> str:

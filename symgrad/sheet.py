@@ -19,6 +19,7 @@ from .notation import STYLES, Notation
 from .render import notebook_latex, render_sheet
 from .solution import Solution, solve_spec
 from .spec import ProblemSpec, Reader, read_problem
+from .verify import ClaimError, Verdict, verify
 
 SHOWABLE = ("forward", "loss", "gradients", "update")
 PROBLEM_KEYS = ("network", "graph", "data", "ask")
@@ -32,6 +33,7 @@ class Part:
     remark: str
     problem: ProblemSpec | None
     solution: Solution | None = None
+    verdict: Verdict | None = None  # a claim to prove or refute: `verify = "..."`
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,10 @@ def read_part(
     if not isinstance(raw, dict):
         raise ProblemError(source, at, "expected a table")
     part = Reader(
-        source, raw, at, {"text", "show", "gradients", "update", "remark", "network", "graph", "data"}
-    )
+        source, raw, at,
+        {"text", "show", "gradients", "update", "remark", "network", "graph", "data", "verify",
+         "where", "assume"},
+    )  # fmt: skip
     show = raw.get("show", list(SHOWABLE))
     if not isinstance(show, list) or any(s not in SHOWABLE for s in show):
         part.fail("show", f"expected a list drawn from {', '.join(SHOWABLE)}")
@@ -177,7 +181,7 @@ def read_part(
         if key in source_table:
             problem[key] = source_table[key]
     spec = None
-    if problem:
+    if problem and "verify" not in raw:  # a claim stands alone: no forward pass to show
         problem["data"] = {**question.get("data", {}), **raw.get("data", {})}
         ask = dict(question.get("ask", {}))
         for key in ("gradients", "update"):
@@ -188,7 +192,24 @@ def read_part(
     elif "gradients" in raw or "data" in raw:
         part.fail("gradients", "this part has no network or graph to differentiate")
     remark = part.string("remark", "") or ""
-    return solved(source, Part(label, part.string("text", "") or "", tuple(show), remark, spec))
+    verdict = read_verify(part) if "verify" in raw else None
+    text = part.string("text", "") or ""
+    return solved(source, Part(label, text, tuple(show), remark, spec, verdict=verdict))
+
+
+def read_verify(part: Reader) -> Verdict:
+    claim = part.string("verify")
+    lists = {}
+    for key in ("where", "assume"):
+        value = part.table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            part.fail(key, f'expected a list of strings such as ["s = exp(z)"]')
+        lists[key] = value
+    try:
+        return verify(claim or "", where=lists["where"], assume=lists["assume"])
+    except ClaimError as error:
+        part.fail("verify", str(error))
+        raise AssertionError from None  # unreachable: fail raises
 
 
 def solved(source: str, part: Part) -> Part:

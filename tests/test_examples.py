@@ -145,7 +145,7 @@ def test_seed001_graph_two_paths() -> None:
 
 
 def test_seed001_sigmoid_derivative_from_definition() -> None:
-    sol = part("seed001.toml", "3.1")
+    sol = part("seed001.toml", "3.1", "a")
     z = s("z")
     g = sol.gradients["df/dz"]
     assert g.value == pytest.approx(0.25)
@@ -162,7 +162,7 @@ def test_seed002_unspecified_activation_keeps_g_prime() -> None:
 
 
 def test_seed002_softplus_dependency_on_b2() -> None:
-    sol = part("seed002.toml", "2.2")
+    sol = part("seed002.toml", "2.2", "b")
     z2 = s("z2[1]")
     assert sol.gradients["dyhat[1]/db2[1]"].derivation.result == sigmoid(z2)
     sol = part("seed002.toml", "2.3")
@@ -173,7 +173,7 @@ def test_seed002_softplus_dependency_on_b2() -> None:
 
 
 def test_seed002_sigmoid_weight_gradient() -> None:
-    sol = part("seed002.toml", "2.4")
+    sol = part("seed002.toml", "2.4", "b")
     yhat, a1 = s("yhat[1]"), s("a1[1]")
     expected = yhat * (1 - yhat) * s("W2[1,1]") * a1 * (1 - a1) * s("x[1]")
     assert sympy.expand(sol.gradients["dyhat[1]/dW1[1,1]"].derivation.result - expected) == 0
@@ -234,7 +234,7 @@ def test_seed000_collapsed_linear_network() -> None:
 
 @pytest.mark.parametrize("label, z", [("a", 1.5), ("b", 5.5), ("c", 0.40471712)])
 def test_seed000_sigmoid_slopes(label: str, z: float) -> None:
-    value = grad(part("seed000.toml", "5", label), "ds/dz")
+    value = grad(part("seed000.toml", "5", chr(ord(label) + 2)), "ds/dz")  # after two proofs
     assert value == pytest.approx(sig(z) * (1 - sig(z)), rel=1e-12)
     # the document's 0.15, 0.0041, 0.24
     assert value == pytest.approx({"a": 0.1491, "b": 0.004054, "c": 0.2400}[label], rel=1e-3)
@@ -263,3 +263,16 @@ def test_seed001_vector_gradients_componentwise() -> None:
     loglik = (s("y1") - p[0]) * s("x11") + (s("y2") - p[1]) * s("x21")  # 3.5: Σ (y − σ) x
     assert same(vector_case("3.5"), loglik)
     assert same(vector_case("3.6"), x1 * (1 - sympy.tanh(u) ** 2))  # 3.6: x (1 − tanh²)
+
+
+@pytest.mark.parametrize(
+    "name, question, label, verdict",
+    [("seed000.toml", "5", "a", "PROVED"), ("seed000.toml", "5", "b", "REFUTED"),
+     ("seed001.toml", "3.1", "b", "PROVED"), ("seed002.toml", "2.2", "a", "PROVED"),
+     ("seed002.toml", "2.4", "a", "PROVED")],
+)
+def test_example_proofs(name: str, question: str, label: str, verdict: str) -> None:
+    sheet = symgrad.solve(EXAMPLES / name)
+    (q,) = [q for q in sheet.questions if q.number == question]
+    (p,) = [p for p in q.parts if p.label == label]
+    assert p.verdict.status == verdict

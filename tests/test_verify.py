@@ -1,0 +1,115 @@
+"""Verifying claimed derivatives: the bundled identities, verdicts, exit codes and bad claims."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symgrad.identities import IDENTITIES
+from symgrad.verify import ClaimError, verify
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "symgrad", "verify", *args],
+                          capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize("identity", IDENTITIES, ids=lambda i: i.name)
+def test_bundled_identity(identity) -> None:
+    verdict = verify(identity.claim, where=identity.where, assume=identity.assume)
+    assert verdict.status == identity.expected, verdict.reason
+
+
+def test_refutation_shows_a_real_counterexample() -> None:
+    verdict = verify("diff(sigmoid(z), z) = (1 - sigmoid(z))*(1 + sigmoid(z))")
+    z = verdict.counterexample["z"]
+    s = 1 / (1 + math.exp(-z))
+    left, right = verdict.values
+    assert left == pytest.approx(s * (1 - s), rel=1e-12)  # by hand, not by symgrad
+    assert right == pytest.approx((1 - s) * (1 + s), rel=1e-12)
+
+
+def test_large_arguments_do_not_fake_a_refutation() -> None:
+    # both sides are equal; at |z| = 30 in floating point they would differ in the last digits
+    assert verify("diff(log(1 + exp(z)), z) = exp(z)/(1 + exp(z))").status == "PROVED"
+
+
+def test_kinks_are_reported() -> None:
+    verdict = verify("diff(relu(z), z) = Heaviside(z)")
+    assert verdict.status == "PROVED" and "z = 0" in verdict.caveats[0]
+
+
+def test_a_wrong_step_is_refuted_even_with_kinks() -> None:
+    assert verify("diff(relu(z), z) = 1").status == "REFUTED"
+
+
+def test_assumptions_restrict_the_domain() -> None:
+    assert verify("diff(sqrt(z), z) = 1/(2*sqrt(z))", assume=["z > 0"]).status == "PROVED"
+    assert verify("sqrt(z**2) = z", assume=["z > 0"]).status == "PROVED"
+    assert verify("sqrt(z**2) = z").status == "REFUTED"  # z < 0
+
+
+def test_definitions_are_used_in_order() -> None:
+    verdict = verify("diff(s, z) = s*(1 - s)", where=["e = exp(-z)", "s = 1/(1 + e)"])
+    assert verdict.status == "PROVED"
+
+
+def test_a_value_at_a_point() -> None:
+    assert verify("Subs(diff(tanh(z), z), z, 0) = 1").status == "PROVED"
+    assert verify("Subs(diff(tanh(z), z), z, 0) = 1/2").status == "REFUTED"
+
+
+def test_time_limit_gives_undecided() -> None:
+    verdict = verify("diff(sigmoid(z), z) = sigmoid(z)*(1 - sigmoid(z))", seconds=0)
+    assert verdict.status == "UNDECIDED" and "ran past" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    "claim, message",
+    [
+        ("diff(tanh(z) z) = 1", "position 13"),
+        ("diff(tanh(z), z)", "one '='"),
+        ("__import__('os').system('ls') = 1", "not allowed"),
+        ("sigmod(z) = 1", "unknown function 'sigmod'"),
+        ("diff(z, 2) = 1", "a variable"),
+    ],
+)
+def test_bad_claims(claim: str, message: str) -> None:
+    with pytest.raises(ClaimError, match=message.replace("(", r"\(")):
+        verify(claim)
+
+
+@pytest.mark.parametrize(
+    "args, status, verdict",
+    [
+        (["diff(softplus(z), z) = sigmoid(z)"], 0, "PROVED"),
+        (["diff(softplus(z), z) = sigmoid(-z)"], 1, "REFUTED"),
+        (["diff(sigmoid(z), z) = sigmoid(z)*(1 - sigmoid(z))", "--time-limit", "0"], 3, "UNDECIDED"),
+    ],
+)
+def test_exit_status_and_json(args: list[str], status: int, verdict: str) -> None:
+    out = run(*args, "--json")
+    assert out.returncode == status, out.stderr
+    assert json.loads(out.stdout)["verdict"] == verdict
+
+
+def test_cli_bad_claim_is_one_line() -> None:
+    out = run("diff(tanh(z) z) = 1")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "position 13" in out.stderr
+
+
+def test_cli_where_and_bundled() -> None:
+    out = run("diff(s1, z1) = s1*(1 - s1)", "--where", "s1 = exp(z1)/(exp(z1) + exp(z2))")
+    assert out.returncode == 0 and out.stdout.startswith("PROVED")
+    out = run("--bundled")
+    assert out.returncode == 0 and "UNEXPECTED" not in out.stdout
