@@ -288,7 +288,13 @@ def verify(
     assume: Sequence[str] = (),
     seconds: float = TIME_LIMIT,
 ) -> Verdict:
-    """Verify `lhs = rhs`; with one string argument it is the whole claim "lhs = rhs"."""
+    """Verify `lhs = rhs`; with one string argument it is the whole claim "lhs = rhs".
+
+    A claim may end with its domain: "diff(log(z), z) = 1/z for z > 0" (or pass `assume`).
+    """
+    if rhs is None and isinstance(lhs, str) and " for " in lhs:
+        lhs, _, domain = lhs.rpartition(" for ")
+        assume = [*assume, *domain.split(",")]
     names = Names()
     for text in assume:
         assumption(text, names)

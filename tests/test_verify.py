@@ -113,3 +113,10 @@ def test_cli_where_and_bundled() -> None:
     assert out.returncode == 0 and out.stdout.startswith("PROVED")
     out = run("--bundled")
     assert out.returncode == 0 and "UNEXPECTED" not in out.stdout
+
+
+def test_domain_in_the_claim_and_max() -> None:
+    assert verify("diff(log(z), z) = 1/z for z > 0").status == "PROVED"
+    assert verify("diff(log(x*y), x) = 1/x for x > 0, y > 0").status == "PROVED"
+    assert verify("diff(Max(z, 0), z) = Heaviside(z)").status == "PROVED"
+    assert verify("diff(Min(z, 0), z) = Heaviside(z)").status == "REFUTED"
