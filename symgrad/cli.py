@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import SymgradError
+from .pdf import LatexError
 
 
 def parser() -> argparse.ArgumentParser:
@@ -29,6 +30,11 @@ def parser() -> argparse.ArgumentParser:
     solve.add_argument("problem", help="a problem or sheet file (TOML)")
     solve.add_argument("--json", action="store_true", help="print the solution as one JSON object")
     solve.add_argument("--text", action="store_true", help="print a plain-text summary instead")
+    which = solve.add_mutually_exclusive_group()
+    which.add_argument("--key", dest="key", action="store_true", default=True,
+                       help="write the answer key (the default)")
+    which.add_argument("--questions", dest="key", action="store_false",
+                       help="write the question sheet: no solutions, space to answer")
     examples = commands.add_parser("examples", help="write the answer key of every example")
     examples.add_argument("--from", dest="folder", default="examples", help="the problem folder")
     verify = commands.add_parser("verify", help="prove or refute a claimed identity")
@@ -40,6 +46,7 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--bundled", action="store_true", help="check the bundled identities")
     for command in (solve, examples):
         command.add_argument("-o", "--output", default="output", help="where to write the .tex")
+        command.add_argument("--pdf", action="store_true", help="also build the PDF (LaTeX)")
         command.add_argument("--templates", help="a folder of templates that override the built-in")
     return top
 
@@ -51,19 +58,31 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # an ordinary file, not mkstemp's private one
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
 
 
-def render(problem: Path, output: Path, templates: str | None) -> Path:
+def render(problem: Path, output: Path, templates: str | None, keys: Sequence[bool],
+           pdf: bool) -> list[Path]:
+    """Write the answer key (output/<stem>.tex) and/or the question sheet (<stem>-questions.tex)."""
+    from .pdf import build_pdf
     from .solution import solve
 
-    latex = solve(problem).to_latex(templates)
-    target = output / f"{problem.stem}.tex"
-    write_atomically(target, latex)
-    return target
+    solved = solve(problem)
+    written = []
+    for key in keys:
+        latex = solved.to_latex(templates, key)
+        target = output / (f"{problem.stem}.tex" if key else f"{problem.stem}-questions.tex")
+        if pdf:  # first, so that a LaTeX error leaves neither file behind
+            build_pdf(latex, target.with_suffix(".pdf"))
+        write_atomically(target, latex)
+        written += [target, target.with_suffix(".pdf")] if pdf else [target]
+    return written
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not problems:
                 raise SymgradError(f"{args.folder}: no problem files (*.toml) in this folder")
             for problem in problems:
-                print(f"wrote {render(problem, Path(args.output), args.templates)}")
+                for path in render(problem, Path(args.output), args.templates, (True, False), args.pdf):
+                    print(f"wrote {path}")
         elif args.json or args.text:
             from .solution import solve
             from .text import summary
@@ -86,7 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             solution = solve(args.problem)
             print(json.dumps(solution.to_json(), indent=1) if args.json else summary(solution))
         else:
-            print(f"wrote {render(Path(args.problem), Path(args.output), args.templates)}")
+            for path in render(Path(args.problem), Path(args.output), args.templates, (args.key,),
+                               args.pdf):
+                print(f"wrote {path}")
+    except LatexError as error:
+        print(f"symgrad: {error}", file=sys.stderr)
+        return 3
     except SymgradError as error:
         print(f"symgrad: {error}", file=sys.stderr)
         return 2

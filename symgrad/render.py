@@ -20,6 +20,7 @@ from sympy import Expr, Symbol
 
 from .errors import SymgradError
 from .latex import format_number, substituted_latex, textbook_latex
+from .figures import graph_figure, network_figure, plot_figure
 from .notation import latex_names, symbol_names
 from .verify import DEFINITIONS, Verdict, definitions_in
 
@@ -81,10 +82,11 @@ def environment(user_templates: str | Path | None = None) -> jinja2.Environment:
     return env
 
 
-def render_sheet(sheet: Sheet, user_templates: str | Path | None = None) -> str:
+def render_sheet(sheet: Sheet, user_templates: str | Path | None = None, key: bool = True) -> str:
+    """The answer key, or with `key=False` the question sheet (the same source, no solutions)."""
     try:
         template = environment(user_templates).get_template("sheet.tex.j2")
-        return template.render(sheet_context(sheet))
+        return template.render({**sheet_context(sheet), "key": key})
     except jinja2.TemplateSyntaxError as error:  # most likely a user's template: say where
         raise SymgradError(f"{error.filename}:{error.lineno}: template error: {error}") from None
     except jinja2.TemplateError as error:  # a missing value fails loudly, but in one line
@@ -92,19 +94,24 @@ def render_sheet(sheet: Sheet, user_templates: str | Path | None = None) -> str:
 
 
 def sheet_context(sheet: Sheet) -> dict[str, Any]:
+    questions = []
+    for n, q in enumerate(sheet.questions, 1):
+        parts, drawn = [], None
+        for part in q.parts:
+            context = part_context(part, sheet)
+            problem = part.problem
+            model = (problem.network, problem.graph, problem.data) if problem else None
+            if model is not None and model == drawn:
+                context["figure"] = None  # the question's figure is drawn once, with its first part
+            drawn = model or drawn
+            parts.append(context)
+        questions.append({"number": q.number or str(n), "text": q.text, "parts": parts})
     return {
         "title": sheet.title,
         "author": sheet.author,
         "precision": sheet.precision,
         "eta": sheet.notation.eta,
-        "questions": [
-            {
-                "number": q.number,
-                "text": q.text,
-                "parts": [part_context(p, sheet) for p in q.parts],
-            }
-            for q in sheet.questions
-        ],
+        "questions": questions,
     }
 
 
@@ -114,6 +121,7 @@ class PartPrinter:
     def __init__(self, solution: Solution, sheet: Sheet) -> None:
         self.solution = solution
         self.precision = sheet.precision
+        self.eta = sheet.notation.eta
         graph = solution.graph
         # a graph's names are the file's own: the sheet's renamings are for network names
         notation = sheet.notation if solution.spec.network else replace(sheet.notation, symbols={})
@@ -190,12 +198,31 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
         "label": part.label, "text": part.text, "remark": part.remark,
         "forward": [], "loss": None, "gradients": [], "updates": [],
         "proof": proof_context(part.verdict, sheet.precision) if part.verdict else None,
+        "figure": None, "given": [], "given_display": False, "asks": [], "plots": [],
+        "space": "3cm",
     }
+    value = lambda v: format_number(v, sheet.precision)  # noqa: E731
+    context["plots"] = [plot_figure(a, part.plot_at, value) for a in part.plot]  # given points
+    if part.verdict is not None:
+        context["asks"] = ["a proof or a counterexample"]
     solution = part.solution
     if solution is None:
         return context
     p = PartPrinter(solution, sheet)
     graph = solution.graph
+    context["given"] = given(p, solution)
+    context["given_display"] = any(len(g) > LINE_LENGTH // 2 for g in context["given"])
+    context["asks"] = asks(p, part, solution)
+    context["figure"] = figure(p, solution)
+    points = {a: [] for a in part.plot}
+    for a in points:  # a network's operating points: the pre-activations of its units of kind a
+        if not part.plot_at and solution.spec.network is not None:
+            for l, layer in enumerate(solution.spec.network.layers, 1):
+                if layer.activation == a:
+                    points[a] += [v for k, v in solution.values.items()
+                                  if k.startswith(f"z{l}[") and isinstance(v, (int, float))]
+    if not part.plot_at and part.plot:
+        context["plots"] = [plot_figure(a, points[a], value) for a in part.plot]
     for node in graph.nodes:
         if node.expr is None:
             continue
@@ -213,7 +240,54 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
             gradient = solution.gradients[f"d{graph.output}/d{name}"]
             old = graph.values.get(graph.node(name).symbol, graph.node(name).symbol)
             context["updates"].append(update_context(p, name, old, eta, gradient, new))
+    rows = len(context["forward"]) + 2 * len(context["gradients"]) + len(context["updates"])
+    context["space"] = f"{min(2 + rows, 16)}cm"  # room to answer on the question sheet
+    if "paths" in part.show:
+        for g, shown in zip(solution.gradients.values(), context["gradients"]):
+            edges = {(f.wrt, f.of) for path in g.derivation.paths or () for f in path}
+            shown["figure"] = figure(p, solution, edges)
     return context
+
+
+def given(p: PartPrinter, solution: Solution) -> list[str]:
+    """What the question states: the inputs, targets and rate of a network; a graph's definitions."""
+    graph = solution.graph
+    out = []
+    if solution.spec.graph is not None:
+        out += [f"{p.names[n.name]} = {p.tex(n.expr)}" for n in graph.nodes if n.expr is not None]
+    for node in graph.nodes:
+        v = graph.values.get(node.symbol)
+        if node.kind in ("input", "target", "leaf") and isinstance(v, (int, float)):
+            out.append(f"{p.names[node.name]} = {p.value(v)}")
+    if graph.learning_rate is not None and solution.updated:
+        out.append(f"{p.eta} = {p.value(graph.learning_rate)}")
+    return out
+
+
+def asks(p: PartPrinter, part: Part, solution: Solution) -> list[str]:
+    """What the part asks for, as the question sheet words it."""
+    out = []
+    if "forward" in part.show and any(n.kind != "loss" and n.expr is not None for n in solution.graph.nodes):
+        out.append("the forward pass")
+    if "loss" in part.show and "L" in solution.values:
+        out.append(f"the loss ${p.names['L']}$")
+    if "gradients" in part.show and solution.gradients:
+        out.append(", ".join(f"${p.partial(g.derivation.top, g.derivation.wrt)}$"
+                             for g in solution.gradients.values()))
+    if "update" in part.show and solution.updated:
+        out.append("one step of gradient descent")
+    return out
+
+
+def figure(p: PartPrinter, solution: Solution, highlight: set[tuple[str, str]] = frozenset()) -> dict[str, Any] | None:  # type: ignore[assignment]
+    """The network (up to 6 units a layer) or the computation graph, drawn in the sheet's notation."""
+    if solution.spec.network is not None:
+        layers = solution.spec.network.layers
+        if max(l.units for l in layers) > 6 or solution.spec.network.inputs > 6:
+            return None
+        return network_figure(solution.graph, [l.activation for l in layers], p.names,
+                              p.value, highlight)
+    return graph_figure(solution.graph, p.names, highlight)
 
 
 def gradient_context(p: PartPrinter, g: Gradient) -> dict[str, Any]:
@@ -240,6 +314,7 @@ def gradient_context(p: PartPrinter, g: Gradient) -> dict[str, Any]:
     return {
         "key": g.key,
         "lhs": lhs,
+        "figure": None,  # with show = ["paths"]: the figure with this partial's paths in red
         "chain": chain,
         "chain_inline": sum(len(path) for path in chain) < 2 * LINE_LENGTH,
         "factors": list(factors.values()),

@@ -18,10 +18,12 @@ from .errors import NumericError, ProblemError
 from .notation import STYLES, Notation
 from .render import notebook_latex, render_sheet
 from .solution import Solution, solve_spec
-from .spec import ProblemSpec, Reader, read_problem
+from .figures import PLOTS
+from .spec import ProblemSpec, Reader, is_number, read_problem
 from .verify import ClaimError, Verdict, verify
 
 SHOWABLE = ("forward", "loss", "gradients", "update")
+SHOW_EXTRA = ("paths",)  # opt in: each partial's paths highlighted on the figure
 PROBLEM_KEYS = ("network", "graph", "data", "ask")
 
 
@@ -34,6 +36,8 @@ class Part:
     problem: ProblemSpec | None
     solution: Solution | None = None
     verdict: Verdict | None = None  # a claim to prove or refute: `verify = "..."`
+    plot: tuple[str, ...] = ()  # activations to plot with their derivatives
+    plot_at: tuple[float, ...] = ()  # operating points to mark (default: the forward pass's)
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,10 @@ class Sheet:
     notation: Notation
     questions: tuple[Question, ...]
 
-    def to_latex(self, templates: str | Path | None = None) -> str:
-        """The answer key as a LaTeX document (`templates`: a folder that overrides files)."""
-        return render_sheet(self, templates)
+    def to_latex(self, templates: str | Path | None = None, key: bool = True) -> str:
+        """The answer key (or with key=False the question sheet) as a LaTeX document;
+        `templates` is a folder whose files override the built-in ones."""
+        return render_sheet(self, templates, key)
 
     def _repr_latex_(self) -> str:
         return notebook_latex(self)
@@ -169,11 +174,11 @@ def read_part(
     part = Reader(
         source, raw, at,
         {"text", "show", "gradients", "update", "remark", "network", "graph", "data", "verify",
-         "where", "assume"},
+         "where", "assume", "plot", "plot_at"},
     )  # fmt: skip
     show = raw.get("show", list(SHOWABLE))
-    if not isinstance(show, list) or any(s not in SHOWABLE for s in show):
-        part.fail("show", f"expected a list drawn from {', '.join(SHOWABLE)}")
+    if not isinstance(show, list) or any(s not in SHOWABLE + SHOW_EXTRA for s in show):
+        part.fail("show", f"expected a list drawn from {', '.join(SHOWABLE + SHOW_EXTRA)}")
     own = "network" in raw or "graph" in raw
     problem: dict[str, Any] = {}
     for key in ("network", "graph"):
@@ -194,7 +199,14 @@ def read_part(
     remark = part.string("remark", "") or ""
     verdict = read_verify(part) if "verify" in raw else None
     text = part.string("text", "") or ""
-    return solved(source, Part(label, text, tuple(show), remark, spec, verdict=verdict))
+    plot = raw.get("plot", [])
+    if not isinstance(plot, list) or any(a not in PLOTS for a in plot):
+        part.fail("plot", f"expected a list drawn from {', '.join(PLOTS)}")
+    plot_at = raw.get("plot_at", [])
+    if not isinstance(plot_at, list) or not all(is_number(z) for z in plot_at):
+        part.fail("plot_at", "expected a list of numbers (the points to mark)")
+    return solved(source, Part(label, text, tuple(show), remark, spec, verdict=verdict,
+                               plot=tuple(plot), plot_at=tuple(plot_at)))
 
 
 def read_verify(part: Reader) -> Verdict:

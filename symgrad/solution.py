@@ -59,11 +59,11 @@ class Solution:
     def to_json(self) -> dict[str, Any]:
         return solution_json(self)
 
-    def to_latex(self, templates: str | Path | None = None) -> str:
-        """The answer key as a LaTeX document (`templates`: a folder that overrides files)."""
+    def to_latex(self, templates: str | Path | None = None, key: bool = True) -> str:
+        """The answer key (or with key=False the question sheet) as a LaTeX document."""
         from .sheet import sheet_of
 
-        return sheet_of(self).to_latex(templates)
+        return sheet_of(self).to_latex(templates, key)
 
     def _repr_latex_(self) -> str:
         from .sheet import sheet_of

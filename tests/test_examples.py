@@ -97,7 +97,7 @@ def test_seed000_sigmoid_backprop() -> None:
 
 
 def test_seed000_relu_hidden() -> None:
-    sol = part("seed000.toml", "7")
+    sol = part("seed000.toml", "7", "b")
     out = sig(0.5 * 1.5 + 1 * 5.5 - 1)
     assert sol.values["a1[1]"] == 1.5 and sol.values["a1[2]"] == 5.5
     assert sol.values["yhat[1]"] == pytest.approx(0.9948, abs=5e-5)
@@ -234,7 +234,7 @@ def test_seed000_collapsed_linear_network() -> None:
 
 @pytest.mark.parametrize("label, z", [("a", 1.5), ("b", 5.5), ("c", 0.40471712)])
 def test_seed000_sigmoid_slopes(label: str, z: float) -> None:
-    value = grad(part("seed000.toml", "5", chr(ord(label) + 2)), "ds/dz")  # after two proofs
+    value = grad(part("seed000.toml", "5", chr(ord(label) + 3)), "ds/dz")  # after proofs, plot
     assert value == pytest.approx(sig(z) * (1 - sig(z)), rel=1e-12)
     # the document's 0.15, 0.0041, 0.24
     assert value == pytest.approx({"a": 0.1491, "b": 0.004054, "c": 0.2400}[label], rel=1e-3)

@@ -25,14 +25,21 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.parametrize("key", [True, False], ids=["key", "questions"])
 @pytest.mark.parametrize("problem", EXAMPLES, ids=lambda p: p.stem)
-def test_gallery_is_up_to_date(problem: Path) -> None:
+def test_gallery_is_up_to_date(problem: Path, key: bool) -> None:
     """output/ holds the rendered examples; regenerate on purpose with `symgrad examples`."""
-    golden = ROOT / "output" / f"{problem.stem}.tex"
+    golden = ROOT / "output" / (f"{problem.stem}.tex" if key else f"{problem.stem}-questions.tex")
     assert golden.exists(), f"{golden.name} is missing: run `symgrad examples`"
-    assert symgrad.solve(problem).to_latex() == golden.read_text(encoding="utf-8"), (
+    assert symgrad.solve(problem).to_latex(key=key) == golden.read_text(encoding="utf-8"), (
         f"output/{golden.name} is stale: run `symgrad examples` and review the difference"
     )
+
+
+def test_question_sheet_has_no_solutions() -> None:
+    questions = symgrad.solve(ROOT / "examples" / "two_two_two.toml").to_latex(key=False)
+    assert "\\printanswers" not in questions and "solutionorbox" in questions
+    assert "\\printanswers" in symgrad.solve(ROOT / "examples" / "two_two_two.toml").to_latex()
 
 
 def parse_number(text: str) -> float:
@@ -136,7 +143,8 @@ def test_solve_writes_the_key_and_says_where(tmp_path: Path) -> None:
 def test_examples_command_renders_every_example(tmp_path: Path) -> None:
     out = run("examples", "-o", str(tmp_path))
     assert out.returncode == 0, out.stderr
-    assert sorted(p.stem for p in tmp_path.glob("*.tex")) == sorted(p.stem for p in EXAMPLES)
+    stems = sorted([p.stem for p in EXAMPLES] + [f"{p.stem}-questions" for p in EXAMPLES])
+    assert sorted(p.stem for p in tmp_path.glob("*.tex")) == stems
 
 
 def test_user_templates_override_single_files(tmp_path: Path) -> None:
@@ -164,7 +172,7 @@ def test_python_api_to_latex_and_notebook() -> None:
     notebook = solution._repr_latex_()
     assert notebook.startswith("$$\\begin{aligned}") and "\\frac{\\partial L}{\\partial W^{[2]}_{11}}" in notebook
     sheet = symgrad.solve(ROOT / "examples" / "seed001.toml")
-    assert "\\section*{Question 3.4}" in sheet.to_latex()
+    assert "\\titledquestion{3.4}" in sheet.to_latex()
 
 
 def test_notation_styles_and_overrides() -> None:
