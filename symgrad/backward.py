@@ -130,8 +130,8 @@ def derive(graph: Graph, sweep: Sweep, wrt_name: str) -> Derivation:
     n_paths = sweep.path_counts[wrt]
     if wrt == top.symbol or n_paths > PATH_LIMIT:
         # δ form: Σ_c ∂T/∂c · ∂c/∂wrt, with the output heads written out (ŷ − y)
-        heads = {sweep.adjoint_symbols[h]: form for h, form in sweep.head_forms.items()}
-        result = sweep.adjoints[wrt].xreplace(heads)
+        written = {sweep.adjoint_symbols[h]: form for h, form in sweep.head_forms.items()}
+        result = sweep.adjoints[wrt].xreplace(written)
         return Derivation(top.name, wrt_name, None, n_paths, result, sweep.assumptions)
 
     def factor(child: Symbol, parent: Symbol) -> Factor:

@@ -54,6 +54,12 @@ class NetworkBuilder:
         return node.symbol
 
 
+def vector_data(spec: ProblemSpec, name: str, length: int) -> tuple[Value, ...]:
+    """A network's inputs or targets from [data], or all symbolic when they are left out."""
+    given = spec.data.get(name)
+    return given if isinstance(given, tuple) else (None,) * length
+
+
 def layer_activation(layer: LayerSpec) -> Activation:
     if layer.activation == "leaky_relu" and layer.negative_slope is not None:
         return leaky_relu_with_slope(sympy.Float(layer.negative_slope))
@@ -86,8 +92,8 @@ def build_network(spec: ProblemSpec) -> Graph:
     net = spec.network
     assert net is not None
     b = NetworkBuilder()
-    x_values = spec.data.get("x") or (None,) * net.inputs
-    previous = [b.leaf(f"x[{j}]", "input", v) for j, v in enumerate(x_values, 1)]  # type: ignore[arg-type]
+    x_values = vector_data(spec, "x", net.inputs)
+    previous = [b.leaf(f"x[{j}]", "input", v) for j, v in enumerate(x_values, 1)]
     weights: list[Symbol] = []
     parameters: list[str] = []
     depth = len(net.layers)
@@ -128,8 +134,8 @@ def build_network(spec: ProblemSpec) -> Graph:
     output = ""  # no loss: only gradients named in full (dyhat[1]/dx[1]) can be asked for
     sum_is_one = False
     if net.loss is not None:
-        y_values = spec.data.get("y") or (None,) * len(previous)
-        ys = [b.leaf(f"y[{k}]", "target", v) for k, v in enumerate(y_values, 1)]  # type: ignore[arg-type]
+        y_values = vector_data(spec, "y", len(previous))
+        ys = [b.leaf(f"y[{k}]", "target", v) for k, v in enumerate(y_values, 1)]
         loss = loss_expression(spec, previous, ys)
         if net.l2:
             loss += sympy.Float(net.l2) * sympy.Add(*(wij**2 for wij in weights))
@@ -139,7 +145,7 @@ def build_network(spec: ProblemSpec) -> Graph:
         b.add("L", "loss", loss, partials)
         output = "L"
         heads = frozenset(f"z{depth}[{i}]" for i in range(1, len(previous) + 1))
-        known_targets = [v for v in y_values if is_number(v)]
+        known_targets = [float(v) for v in y_values if isinstance(v, (int, float))]
         sum_is_one = net.loss == "cross_entropy" and (
             len(known_targets) < len(y_values) or abs(sum(known_targets) - 1) < 1e-12
         )

@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .graph import Graph
-from .latex import format_number
 
 # pgfplots expressions of each activation and its derivative (x is pgfplots' variable).
 PLOTS: dict[str, tuple[str, str, str, str]] = {  # name: (g, g', LaTeX of g, LaTeX of g')

@@ -214,7 +214,7 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
     context["given_display"] = any(len(g) > LINE_LENGTH // 2 for g in context["given"])
     context["asks"] = asks(p, part, solution)
     context["figure"] = figure(p, solution)
-    points = {a: [] for a in part.plot}
+    points: dict[str, list[float]] = {a: [] for a in part.plot}
     for a in points:  # a network's operating points: the pre-activations of its units of kind a
         if not part.plot_at and solution.spec.network is not None:
             for l, layer in enumerate(solution.spec.network.layers, 1):

@@ -9,7 +9,6 @@ its data.  A part with no problem at all is prose only.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from .notation import STYLES, Notation
 from .render import notebook_latex, render_sheet
 from .solution import Solution, solve_spec
 from .figures import PLOTS
-from .spec import ProblemSpec, Reader, is_number, read_problem
+from .spec import ProblemSpec, Reader, is_number, read_problem, read_toml
 from .verify import ClaimError, Verdict, verify
 
 SHOWABLE = ("forward", "loss", "gradients", "update")
@@ -93,15 +92,7 @@ class Sheet:
 
 def load_sheet(path: str | Path) -> Sheet:
     """Read, validate and solve every part of a problem or sheet file."""
-    source = str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as error:
-        raise ProblemError(source, "", f"cannot read the file ({error.strerror})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ProblemError(source, "", f"not valid TOML: {error}") from None
-    return read_sheet(data, source)
+    return read_sheet(read_toml(path), str(path))
 
 
 def read_sheet(data: dict[str, Any], source: str = "<sheet>") -> Sheet:
@@ -215,13 +206,12 @@ def read_verify(part: Reader) -> Verdict:
     for key in ("where", "assume"):
         value = part.table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            part.fail(key, f'expected a list of strings such as ["s = exp(z)"]')
+            part.fail(key, 'expected a list of strings such as ["s = exp(z)"]')
         lists[key] = value
     try:
         return verify(claim or "", where=lists["where"], assume=lists["assume"])
     except ClaimError as error:
         part.fail("verify", str(error))
-        raise AssertionError from None  # unreachable: fail raises
 
 
 def solved(source: str, part: Part) -> Part:

@@ -10,7 +10,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, cast
 
 from .activations import ACTIVATIONS
 from .errors import ProblemError
@@ -87,7 +87,7 @@ class Reader:
     def where(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
-    def fail(self, key: str, expected: str) -> None:
+    def fail(self, key: str, expected: str) -> NoReturn:
         raise ProblemError(self.source, self.where(key), expected)
 
     def table_at(self, key: str, allowed: set[str]) -> Reader:
@@ -166,9 +166,10 @@ def matrix(
             f"expected {rows} rows of {cols} entries ({layout} layout: {units} units fed by "
             f"{fan_in}), got {got}",
         )
+    rows_read = cast(list[list[object]], value)  # its shape was checked above
     table = tuple(
         tuple(entry(source, f"{field}[{r + 1}][{c + 1}]", v) for c, v in enumerate(row))
-        for r, row in enumerate(value)  # type: ignore[arg-type]
+        for r, row in enumerate(rows_read)
     )
     return table if layout == "out_in" else tuple(zip(*table))
 
@@ -195,7 +196,6 @@ def read_activation(reader: Reader, key: str) -> str:
         f"unknown activation {name!r}: expected {known}, or a one-letter or Greek-letter name "
         "(g, phi) for an unspecified function",
     )
-    raise AssertionError  # unreachable: fail raises
 
 
 def read_network(source: str, top: Reader) -> NetworkSpec:
@@ -327,14 +327,17 @@ def read_problem(data: dict[str, Any], source: str = "<problem>", at: str = "") 
     )
 
 
-def load_problem(path: str | Path) -> ProblemSpec:
-    """Read and validate a problem file."""
-    source = str(path)
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A TOML file as a dict, or a ProblemError naming the file."""
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            return tomllib.load(handle)
     except OSError as error:
-        raise ProblemError(source, "", f"cannot read the file ({error.strerror})") from None
+        raise ProblemError(str(path), "", f"cannot read the file ({error.strerror})") from None
     except tomllib.TOMLDecodeError as error:
-        raise ProblemError(source, "", f"not valid TOML: {error}") from None
-    return read_problem(data, source)
+        raise ProblemError(str(path), "", f"not valid TOML: {error}") from None
+
+
+def load_problem(path: str | Path) -> ProblemSpec:
+    """Read and validate a problem file (without solving it)."""
+    return read_problem(read_toml(path), str(path))

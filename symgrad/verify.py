@@ -82,7 +82,7 @@ class Verdict:
             "verdict": self.status, "claim": self.claim, "lhs": str(self.lhs),
             "rhs": str(self.rhs), "reason": self.reason, "caveats": list(self.caveats),
         }
-        if self.counterexample:
+        if self.counterexample and self.values:
             out["counterexample"] = self.counterexample
             out["lhs_value"], out["rhs_value"] = self.values
         return out
@@ -325,7 +325,7 @@ def judge(
 ) -> Verdict:
     left, right = definitions_in(lhs), definitions_in(rhs)
     cases = kinks(left - right)
-    caveats = ()
+    caveats: tuple[str, ...] = ()
     if cases and (lhs.has(sympy.Derivative) or rhs.has(sympy.Derivative)):
         where = " or ".join(f"{s} = 0" for s in cases)
         caveats = (f"a function of the claim has a kink where {where}: it is checked on either "
