@@ -20,11 +20,15 @@ from sympy import Expr, Symbol
 
 from .errors import SymgradError
 from .latex import format_number, substituted_latex, textbook_latex
+from .collapse import collapse
 from .figures import graph_figure, network_figure, plot_figure
+from .matrixform import matrix_form
+from .vector import vector_latex
 from .notation import latex_names, symbol_names
 from .verify import DEFINITIONS, Verdict, definitions_in
 
 if TYPE_CHECKING:
+    from .dependency import Dependency
     from .sheet import Part, Sheet
     from .solution import Gradient, Solution
 
@@ -199,12 +203,17 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
         "forward": [], "loss": None, "gradients": [], "updates": [],
         "proof": proof_context(part.verdict, sheet.precision) if part.verdict else None,
         "figure": None, "given": [], "given_display": False, "asks": [], "plots": [],
-        "space": "3cm",
+        "space": "3cm", "dependency": None, "collapse": None, "matrix": None,
     }
     value = lambda v: format_number(v, sheet.precision)  # noqa: E731
     context["plots"] = [plot_figure(a, part.plot_at, value) for a in part.plot]  # given points
     if part.verdict is not None:
         context["asks"] = ["a proof or a counterexample"]
+    context["vector"] = vector_latex(part.vector, textbook_latex) if part.vector else None
+    if context["vector"]:
+        context["given"] = [context["vector"]["function"]]
+        context["given_display"] = True
+        context["asks"] = [f"${context['vector']['lhs']}$ in vector form"]
     solution = part.solution
     if solution is None:
         return context
@@ -240,6 +249,12 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
             gradient = solution.gradients[f"d{graph.output}/d{name}"]
             old = graph.values.get(graph.node(name).symbol, graph.node(name).symbol)
             context["updates"].append(update_context(p, name, old, eta, gradient, new))
+    if part.dependency is not None:
+        context["dependency"] = dependency_context(p, part.dependency)
+    if "collapse" in part.show:
+        context["collapse"] = collapse(solution, p.names)
+    if "matrix" in part.show:
+        context["matrix"] = matrix_form(solution, p.names, sheet.precision)
     rows = len(context["forward"]) + 2 * len(context["gradients"]) + len(context["updates"])
     context["space"] = f"{min(2 + rows, 16)}cm"  # room to answer on the question sheet
     if "paths" in part.show:
@@ -247,6 +262,19 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
             edges = {(f.wrt, f.of) for path in g.derivation.paths or () for f in path}
             shown["figure"] = figure(p, solution, edges)
     return context
+
+
+def dependency_context(p: PartPrinter, d: Dependency) -> dict[str, Any]:
+    """Does the derivative change with the variable: yes with the non-zero term, or no."""
+    g = p.solution.gradients[d.of].derivation
+    of = p.partial(g.top, g.wrt)
+    on = p.names[d.on]
+    return {
+        "question": f"Does ${of}$ depend on ${on}$?",
+        "answer": "Yes" if d.depends else "No",
+        "through": ", ".join(f"${p.names[s]}$" for s in d.through),
+        "equation": r"\frac{\partial}{\partial %s} %s = %s" % (on, of, p.tex(d.derivative)),
+    }
 
 
 def given(p: PartPrinter, solution: Solution) -> list[str]:

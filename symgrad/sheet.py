@@ -19,10 +19,13 @@ from .render import notebook_latex, render_sheet
 from .solution import Solution, solve_spec
 from .figures import PLOTS
 from .spec import ProblemSpec, Reader, is_number, read_problem, read_toml
+from .dependency import Dependency, dependency
+from .vector import VectorGradient, read_vector
 from .verify import ClaimError, Verdict, verify
 
 SHOWABLE = ("forward", "loss", "gradients", "update")
-SHOW_EXTRA = ("paths",)  # opt in: each partial's paths highlighted on the figure
+SHOW_EXTRA = ("paths", "matrix", "collapse")  # opt in: paths highlighted on the figure,
+# the matrix form of backprop, the single equivalent layer of a linear network
 PROBLEM_KEYS = ("network", "graph", "data", "ask")
 
 
@@ -35,6 +38,8 @@ class Part:
     problem: ProblemSpec | None
     solution: Solution | None = None
     verdict: Verdict | None = None  # a claim to prove or refute: `verify = "..."`
+    vector: VectorGradient | None = None  # a gradient in vector form: `[vector] function = ...`
+    dependency: Dependency | None = None  # does ∂ŷ/∂x depend on b₂? `depends = {of, on}`
     plot: tuple[str, ...] = ()  # activations to plot with their derivatives
     plot_at: tuple[float, ...] = ()  # operating points to mark (default: the forward pass's)
 
@@ -104,12 +109,17 @@ def read_sheet(data: dict[str, Any], source: str = "<sheet>") -> Sheet:
     if not isinstance(precision, int) or isinstance(precision, bool) or not 1 <= precision <= 15:
         sheet.fail("precision", f"expected significant figures from 1 to 15, got {precision!r}")
     notation = read_notation(sheet)
-    if "question" not in data:
+    if "question" not in data and "vector" in data:
+        Reader(source, data, "", {"title", "author", "sheet", "vector"})
+        part = Part("", "", (), "", None, vector=read_vector(source, data["vector"], "vector"))
+        title = str(data.get("title", Path(source).stem))
+        questions: tuple[Question, ...] = (Question("", "", (part,)),)
+    elif "question" not in data:
         problem = {k: v for k, v in data.items() if k not in ("sheet", "author")}
         spec = read_problem(problem, source)
         part = solved(source, Part("", "", SHOWABLE, "", spec))
         title = spec.title
-        questions: tuple[Question, ...] = (Question("", "", (part,)),)
+        questions = (Question("", "", (part,)),)
     else:
         top = Reader(source, data, "", {"title", "author", "sheet", "question"})
         title = top.string("title", Path(source).stem) or ""
@@ -142,7 +152,7 @@ def read_question(source: str, raw: object, n: int) -> Question:
     at = f"question[{n}]"
     if not isinstance(raw, dict):
         raise ProblemError(source, at, "expected a table")
-    q = Reader(source, raw, at, {"number", "text", "part", *PROBLEM_KEYS})
+    q = Reader(source, raw, at, {"number", "text", "part", "vector", *PROBLEM_KEYS})
     number = raw.get("number", str(n))
     if not isinstance(number, (str, int)):
         q.fail("number", f"expected a label such as \"3.1\", got {number!r}")
@@ -165,7 +175,7 @@ def read_part(
     part = Reader(
         source, raw, at,
         {"text", "show", "gradients", "update", "remark", "network", "graph", "data", "verify",
-         "where", "assume", "plot", "plot_at"},
+         "where", "assume", "plot", "plot_at", "vector", "depends"},
     )  # fmt: skip
     show = raw.get("show", list(SHOWABLE))
     if not isinstance(show, list) or any(s not in SHOWABLE + SHOW_EXTRA for s in show):
@@ -177,7 +187,7 @@ def read_part(
         if key in source_table:
             problem[key] = source_table[key]
     spec = None
-    if problem and "verify" not in raw:  # a claim stands alone: no forward pass to show
+    if problem and "verify" not in raw and "vector" not in raw:  # these stand alone
         problem["data"] = {**question.get("data", {}), **raw.get("data", {})}
         ask = dict(question.get("ask", {}))
         for key in ("gradients", "update"):
@@ -196,8 +206,28 @@ def read_part(
     plot_at = raw.get("plot_at", [])
     if not isinstance(plot_at, list) or not all(is_number(z) for z in plot_at):
         part.fail("plot_at", "expected a list of numbers (the points to mark)")
-    return solved(source, Part(label, text, tuple(show), remark, spec, verdict=verdict,
-                               plot=tuple(plot), plot_at=tuple(plot_at)))
+    vector = None
+    if "vector" in raw or ("vector" in question and not problem and "verify" not in raw):
+        where = f"{at}.vector" if "vector" in raw else f"{question_at}.vector"
+        vector = read_vector(source, raw.get("vector", question.get("vector")), where)
+    done = solved(source, Part(label, text, tuple(show), remark, spec, verdict=verdict,
+                               vector=vector, plot=tuple(plot), plot_at=tuple(plot_at)))
+    if "depends" in raw:
+        return replace(done, dependency=read_dependency(part, done))
+    return done
+
+
+def read_dependency(part: Reader, done: Part) -> Dependency:
+    asked = part.table["depends"]
+    if not (isinstance(asked, dict) and set(asked) == {"of", "on"}
+            and all(isinstance(v, str) for v in asked.values())):
+        part.fail("depends", 'expected { of = "dyhat[1]/dx[1]", on = "b2[1]" }')
+    solution = done.solution
+    if solution is None or asked["of"] not in solution.gradients:
+        part.fail("depends", f"{asked['of']!r} must be one of this part's gradients")
+    if asked["on"] not in solution.graph.by_name:
+        part.fail("depends", f"the problem has no variable named {asked['on']!r}")
+    return dependency(solution, asked["of"], asked["on"])
 
 
 def read_verify(part: Reader) -> Verdict:

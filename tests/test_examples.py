@@ -223,7 +223,7 @@ def test_seed004_exp_output_unknown_target() -> None:
 
 
 def test_seed000_collapsed_linear_network() -> None:
-    sol = part("seed000.toml", "1-2")
+    sol = part("seed000.toml", "1-2", "b")  # (a) is the matrix collapse
     w11, w12, w21, w22, w31, w32 = (s(n) for n in ("w11", "w12", "w21", "w22", "w31", "w32"))
     b1, b2, b3 = s("b1"), s("b2"), s("b3")
     # by hand: y = w31 (w11 x1 + w12 x2 + b1) + w32 (w21 x1 + w22 x2 + b2) + b3
@@ -241,7 +241,7 @@ def test_seed000_sigmoid_slopes(label: str, z: float) -> None:
 
 
 def vector_case(question: str) -> sympy.Expr:
-    sol = part("seed001.toml", question)
+    sol = part("seed001.toml", question, "b")  # part (a) is the vector form
     return next(iter(sol.gradients.values())).expanded  # the first partial, by w1
 
 
@@ -276,3 +276,31 @@ def test_example_proofs(name: str, question: str, label: str, verdict: str) -> N
     (q,) = [q for q in sheet.questions if q.number == question]
     (p,) = [p for p in q.parts if p.label == label]
     assert p.verdict.status == verdict
+
+
+def test_seed000_collapse_and_seed002_dependency() -> None:
+    from symgrad.collapse import equivalent_layer
+
+    sol = part("seed000.toml", "1-2", "a")
+    weights, bias = equivalent_layer(sol)
+    W1 = lambda i, j: s(f"W1[{i},{j}]")  # noqa: E731
+    W2 = lambda j: s(f"W2[1,{j}]")  # noqa: E731
+    # by hand: y = W2 (W1 x + b1) + b2
+    assert sympy.expand(weights[0, 1] - (W2(1) * W1(1, 2) + W2(2) * W1(2, 2))) == 0
+    assert sympy.expand(bias[0] - (W2(1) * s("b1[1]") + W2(2) * s("b1[2]") + s("b2[1]"))) == 0
+    sheet = symgrad.solve(EXAMPLES / "seed002.toml")
+    (q,) = [q for q in sheet.questions if q.number == "2.3"]
+    d = q.parts[0].dependency
+    assert d.depends and d.through == ("z2[1]",)  # σ(z2) holds b2: the document's "no" is wrong
+
+
+def test_no_dependency_is_answered_no() -> None:
+    from symgrad.dependency import dependency
+
+    problem = {"network": {"inputs": 1, "layer": [
+        {"units": 1, "activation": "sigmoid", "biases": True},
+        {"units": 1, "activation": "identity", "biases": True}]},
+        "ask": {"gradients": ["dyhat[1]/dx[1]"]}}
+    sol = symgrad.solve(symgrad.read_problem(problem))
+    assert not dependency(sol, "dyhat[1]/dx[1]", "b2[1]").depends  # a linear output: b2 drops out
+    assert dependency(sol, "dyhat[1]/dx[1]", "b1[1]").depends

@@ -1,0 +1,180 @@
+"""Gradients in vector form: f(wᵀx), Σᵢ g(wᵀx⁽ⁱ⁾, y⁽ⁱ⁾) over m examples, and λ‖w‖², for w and x of
+symbolic length n.
+
+A function is written with `dot(w, x)` for wᵀx, `norm2(w)` for ‖w‖², and `sum(...)` for a sum
+over the m examples (inside it, x and y stand for x⁽ⁱ⁾ and y⁽ⁱ⁾).  With u = wᵀx and N = ‖w‖² as
+scalar placeholders the chain rule is exact and short:
+
+    ∇_w F = Σ_k ∂F/∂S_k Σᵢ ∂e_k/∂u(u⁽ⁱ⁾) x⁽ⁱ⁾  +  ∂F/∂u x  +  ∂F/∂N 2w,      S_k = Σᵢ e_k(u⁽ⁱ⁾, y⁽ⁱ⁾)
+
+Each result is checked against the componentwise derivative for a concrete n and m (the sum
+written out, w = (w_1, …, w_n)), which shares nothing with the rule above but sympy's `diff`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy
+from sympy import Expr, Function, Symbol
+from sympy.printing.latex import LatexPrinter
+
+from . import activations as act
+from .errors import ProblemError
+from .parser import DEFAULT_FUNCTIONS, ExpressionError, parse_expression
+from .spec import Reader
+from .textbook import simplest
+from .verify import definitions_in
+
+U = Symbol("u", real=True)  # wᵀx (for the example i, inside a sum)
+N = Symbol("N", real=True, nonnegative=True)  # ‖w‖²
+CHECK_N, CHECK_M = 3, 2  # the concrete sizes of the componentwise check
+VECTORS = {"w": Symbol("w", real=True), "x": Symbol("x", real=True)}  # only inside dot, norm2
+
+
+class ExampleSum(Function):  # noqa: N801
+    """Σ_{i=1}^{m} of its argument, written for one example."""
+
+    def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
+        body = r"\sum_{i=1}^{m} \left[%s\right]" % printer._print(self.args[0])
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+@dataclass(frozen=True)
+class VectorTerm:
+    coefficient: Expr  # a scalar in u, y and the other scalars
+    vector: str  # "x" or "w"
+    summed: bool  # Σᵢ coefficient(u⁽ⁱ⁾, y⁽ⁱ⁾) x⁽ⁱ⁾
+
+
+@dataclass(frozen=True)
+class VectorGradient:
+    name: str  # what the function is called on the sheet: f, J
+    function: Expr  # F with the placeholders u, N and ExampleSum
+    terms: tuple[VectorTerm, ...]
+    scalars: tuple[Symbol, ...]  # y and the other scalar names (λ, ...)
+    certificate: str
+
+
+def read_vector(source: str, table: object, at: str) -> VectorGradient:
+    if not isinstance(table, dict):
+        raise ProblemError(source, at, "expected a table")
+    reader = Reader(source, table, at, {"function", "name"})
+    text = reader.string("function")
+    if not text:
+        reader.fail("function", 'expected a function of w such as "sigmoid(dot(w, x))"')
+    scalars: dict[str, Symbol] = {}
+
+    def symbol_for(name: str) -> Expr:
+        if name in VECTORS:
+            return VECTORS[name]
+        return scalars.setdefault(name, Symbol(name, real=True))
+
+    def dot(a: Expr, b: Expr) -> Expr:
+        if {a, b} != {VECTORS["w"], VECTORS["x"]}:
+            raise ValueError("dot(w, x) is the only inner product here")
+        return U
+
+    def norm2(a: Expr) -> Expr:
+        if a != VECTORS["w"]:
+            raise ValueError("norm2(w) is the only norm here")
+        return N
+
+    functions = {
+        **DEFAULT_FUNCTIONS, **act.EXPRESSION_FUNCTIONS, "sech": sympy.sech,
+        "dot": dot, "norm2": norm2, "sum": ExampleSum,
+    }
+    try:
+        function = parse_expression(text, symbol_for, functions)
+    except ExpressionError as error:
+        raise ProblemError(source, reader.where("function"), str(error)) from None
+    if function.has(*VECTORS.values()):
+        reader.fail("function", "w and x are vectors: use them in dot(w, x) or norm2(w)")
+    if function.has(ExampleSum) and function.xreplace(
+        {s: sympy.S.Zero for s in function.atoms(ExampleSum)}
+    ).has(U):
+        reader.fail("function", "use wᵀx either inside sum(...) (per example) or outside, not both")
+    terms = gradient_terms(function)
+    ordered = tuple(sorted(scalars.values(), key=lambda s: s.name))
+    name = reader.string("name", "f") or "f"
+    check = componentwise_check(function, terms, ordered)
+    return VectorGradient(name, function, terms, ordered, check)
+
+
+def gradient_terms(function: Expr) -> tuple[VectorTerm, ...]:
+    sums = sorted(function.atoms(ExampleSum), key=str)
+    s_symbols = [Symbol(f"S{k}", real=True) for k in range(len(sums))]
+    outer = function.xreplace(dict(zip(sums, s_symbols)))
+    terms = []
+    for s_sum, s in zip(sums, s_symbols):
+        inner = simplest(s_sum.args[0].diff(U))
+        terms.append(VectorTerm(simplest(outer.diff(s) * inner), "x", True))
+    if outer.has(U):
+        terms.append(VectorTerm(simplest(outer.diff(U)), "x", False))
+    if outer.has(N):
+        terms.append(VectorTerm(simplest(2 * outer.diff(N)), "w", False))
+    return tuple(t for t in terms if t.coefficient != 0)
+
+
+def componentwise_check(function: Expr, terms: tuple[VectorTerm, ...], scalars: tuple[Symbol, ...]) -> str:
+    """∂F/∂w_j of F written out for n = 3, m = 2, against component j of the vector form."""
+    y = next((s for s in scalars if s.name == "y"), Symbol("y", real=True))  # y is per example
+    w = [Symbol(f"w_{j}", real=True) for j in range(1, CHECK_N + 1)]
+    x = [[Symbol(f"x_{i}{j}", real=True) for j in range(1, CHECK_N + 1)] for i in range(1, CHECK_M + 1)]
+    x_single = [Symbol(f"x_{j}", real=True) for j in range(1, CHECK_N + 1)]
+    ys = [Symbol(f"y_{i}", real=True) for i in range(1, CHECK_M + 1)]
+    norm = sum(wj**2 for wj in w)
+    u = [sum(wj * xij for wj, xij in zip(w, row)) for row in x]
+    u_single = sum(wj * xj for wj, xj in zip(w, x_single))
+
+    def example(e: Expr, i: int) -> Expr:
+        return e.xreplace({U: u[i], y: ys[i], N: norm})
+
+    written = function.replace(ExampleSum, lambda e: sympy.Add(*(example(e, i) for i in range(CHECK_M))))
+    written = written.xreplace({U: u_single, N: norm})
+    rng = random.Random(0)
+    proved = checked = 0
+    for j in range(CHECK_N):
+        expected = sympy.Add(*(
+            sympy.Add(*(example(t.coefficient, i) * x[i][j] for i in range(CHECK_M))) if t.summed
+            else t.coefficient.xreplace({U: u_single, N: norm}) * (x_single[j] if t.vector == "x" else w[j])
+            for t in terms
+        ))
+        # from the definitions (σ = 1/(1 + e^{-u}), ...), not from the engine's derivative table
+        difference = definitions_in(written).diff(w[j]) - definitions_in(expected)
+        for _ in range(6):
+            point = {s: rng.uniform(-2, 2) for s in difference.free_symbols}
+            value = complex(difference.evalf(20, subs=point))
+            if abs(value) > 1e-9:
+                raise AssertionError(f"vector gradient differs from component {j + 1} at {point}")
+            checked += 1
+        try:
+            proved += sympy.simplify(difference) == 0
+        except (TypeError, ValueError, NotImplementedError):
+            pass
+    how = "symbolically" if proved == CHECK_N else f"at {checked} random points"
+    return f"checked componentwise for n = {CHECK_N}, m = {CHECK_M}, {how}"
+
+
+def vector_latex(g: VectorGradient, printer: Callable[[Expr, dict[Symbol, str]], str]) -> dict[str, str]:
+    """F and ∇_w F as a textbook writes them: x σ(wᵀx)(1 − σ(wᵀx)), Σᵢ (wᵀx⁽ⁱ⁾ − y⁽ⁱ⁾) x⁽ⁱ⁾ + 2λw."""
+    per_example = g.function.has(ExampleSum)
+    names = {U: r"w^{T} x^{(i)}" if per_example else r"w^{T} x", N: r"\lVert w \rVert^{2}"}
+    for s in g.scalars:
+        names[s] = r"y^{(i)}" if s.name == "y" and per_example else sympy.latex(s)
+    terms = []
+    for t in g.terms:
+        coefficient = printer(t.coefficient, names)
+        if t.coefficient.is_Add:
+            coefficient = r"\left(%s\right)" % coefficient
+        vector = "x^{(i)}" if t.summed else t.vector
+        one = vector if t.coefficient == 1 else (
+            f"{coefficient} \\, {vector}" if t.summed or t.vector == "w" else f"{vector} \\, {coefficient}"
+        )
+        terms.append(r"\sum_{i=1}^{m} " + one if t.summed else one)
+    gradient = " + ".join(terms).replace("+ -", "- ") or "0"
+    name = sympy.latex(Symbol(g.name))
+    return {"lhs": rf"\nabla_{{w}} {name}", "function": f"{name}(w) = {printer(g.function, names)}",
+            "gradient": gradient, "check": g.certificate}
