@@ -3,6 +3,7 @@
 from .errors import NumericError, ProblemError, SymgradError
 from .solution import Gradient, Solution, solve
 from .spec import ProblemSpec, load_problem, read_problem
+from .vector import vector_gradient
 from .verify import Verdict, verify
 
 __all__ = [
@@ -16,5 +17,6 @@ __all__ = [
     "load_problem",
     "read_problem",
     "solve",
+    "vector_gradient",
     "verify",
 ]

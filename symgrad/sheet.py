@@ -20,7 +20,7 @@ from .solution import Solution, solve_spec
 from .figures import PLOTS
 from .spec import ProblemSpec, Reader, is_number, read_problem, read_toml
 from .dependency import Dependency, dependency
-from .vector import VectorGradient, read_vector
+from .vector import VectorGradient, read_vector, vector_json
 from .verify import ClaimError, Verdict, verify
 
 SHOWABLE = ("forward", "loss", "gradients", "update")
@@ -86,7 +86,12 @@ class Sheet:
                 {
                     "number": q.number,
                     "parts": [
-                        {"label": p.label, **(p.solution.to_json() if p.solution else {})}
+                        {
+                            "label": p.label,
+                            **(p.solution.to_json() if p.solution else {}),
+                            **({"vector": vector_json(p.vector)} if p.vector else {}),
+                            **({"verify": p.verdict.to_json()} if p.verdict else {}),
+                        }
                         for p in q.parts
                     ],
                 }

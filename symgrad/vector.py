@@ -178,3 +178,20 @@ def vector_latex(g: VectorGradient, printer: Callable[[Expr, dict[Symbol, str]],
     name = sympy.latex(Symbol(g.name))
     return {"lhs": rf"\nabla_{{w}} {name}", "function": f"{name}(w) = {printer(g.function, names)}",
             "gradient": gradient, "check": g.certificate}
+
+
+def vector_gradient(function: str, name: str = "f") -> VectorGradient:
+    """From Python: vector_gradient("sum((dot(w, x) - y)**2)/2 + lambda*norm2(w)", "J")."""
+    return read_vector("<python>", {"function": function, "name": name}, "vector")
+
+
+def vector_json(g: VectorGradient) -> dict[str, object]:
+    return {
+        "function": str(g.function).replace("ExampleSum", "sum"),
+        "gradient": [
+            {"coefficient": str(t.coefficient), "vector": "x[i]" if t.summed else t.vector,
+             "summed_over_examples": t.summed}
+            for t in g.terms
+        ],
+        "check": g.certificate,
+    }

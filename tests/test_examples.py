@@ -304,3 +304,17 @@ def test_no_dependency_is_answered_no() -> None:
     sol = symgrad.solve(symgrad.read_problem(problem))
     assert not dependency(sol, "dyhat[1]/dx[1]", "b2[1]").depends  # a linear output: b2 drops out
     assert dependency(sol, "dyhat[1]/dx[1]", "b1[1]").depends
+
+
+def test_vector_problem_file_and_api() -> None:
+    sheet = symgrad.solve(EXAMPLES / "vector_ridge.toml")
+    (part,) = sheet.questions[0].parts
+    terms = {(t.vector, t.summed): t.coefficient for t in part.vector.terms}
+    u, y, lam = s("u"), s("y"), s("lambda")
+    assert terms == {("x", True): u - y, ("w", False): 2 * lam}  # Σ (wᵀx − y) x + 2λw
+    assert "componentwise" in part.vector.certificate
+    g = symgrad.vector_gradient("tanh(dot(w, x))")
+    assert [(t.vector, t.summed) for t in g.terms] == [("x", False)]
+    assert sympy.simplify(g.terms[0].coefficient - (1 - sympy.tanh(u) ** 2)) == 0
+    data = sheet.to_json()
+    assert data["questions"][0]["parts"][0]["vector"]["gradient"][1]["vector"] == "w"
