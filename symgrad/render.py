@@ -206,7 +206,7 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
         "space": "3cm", "dependency": None, "collapse": None, "matrix": None,
     }
     value = lambda v: format_number(v, sheet.precision)  # noqa: E731
-    context["plots"] = [plot_figure(a, part.plot_at, value) for a in part.plot]  # given points
+    context["plots"] = [plot_figure(a, operating_points(part, a), value) for a in part.plot]
     if part.verdict is not None:
         context["asks"] = ["a proof or a counterexample"]
     context["vector"] = vector_latex(part.vector, textbook_latex) if part.vector else None
@@ -223,15 +223,6 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
     context["given_display"] = any(len(g) > LINE_LENGTH // 2 for g in context["given"])
     context["asks"] = asks(p, part, solution)
     context["figure"] = figure(p, solution)
-    points: dict[str, list[float]] = {a: [] for a in part.plot}
-    for a in points:  # a network's operating points: the pre-activations of its units of kind a
-        if not part.plot_at and solution.spec.network is not None:
-            for l, layer in enumerate(solution.spec.network.layers, 1):
-                if layer.activation == a:
-                    points[a] += [v for k, v in solution.values.items()
-                                  if k.startswith(f"z{l}[") and isinstance(v, (int, float))]
-    if not part.plot_at and part.plot:
-        context["plots"] = [plot_figure(a, points[a], value) for a in part.plot]
     for node in graph.nodes:
         if node.expr is None:
             continue
@@ -262,6 +253,19 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
             edges = {(f.wrt, f.of) for path in g.derivation.paths or () for f in path}
             shown["figure"] = figure(p, solution, edges)
     return context
+
+
+def operating_points(part: Part, activation: str) -> list[float]:
+    """The points to mark on a plot: the part's `plot_at`, or else the pre-activations of the
+    forward pass at the units that use this activation."""
+    network = part.solution.spec.network if part.solution else None
+    if part.plot_at or network is None:
+        return list(part.plot_at)
+    values = part.solution.values if part.solution else {}
+    return [
+        v for l, layer in enumerate(network.layers, 1) if layer.activation == activation
+        for k, v in values.items() if k.startswith(f"z{l}[") and isinstance(v, (int, float))
+    ]
 
 
 def dependency_context(p: PartPrinter, d: Dependency) -> dict[str, Any]:
