@@ -39,6 +39,14 @@ def solution_json(solution: Any) -> dict[str, Any]:
             return " ".join(symbols[a] for a in expr.args)
         return textbook_latex(expr, symbols)
 
+    factor_texts: dict[Expr, str] = {}
+
+    def factor_text(expr: Expr) -> str:
+        # the same factor (∂L/∂ŷ₁, ∂ŷ₁/∂z) stands in many paths: print it once
+        if expr not in factor_texts:
+            factor_texts[expr] = str(expr)
+        return factor_texts[expr]
+
     gradients = {}
     for key, g in solution.gradients.items():
         d = g.derivation
@@ -56,7 +64,7 @@ def solution_json(solution: Any) -> dict[str, Any]:
         if d.paths is not None:
             entry["paths"] = [
                 [
-                    {"of": f.of, "wrt": f.wrt, "expr": str(f.expr), "value": number(v)}
+                    {"of": f.of, "wrt": f.wrt, "expr": factor_text(f.expr), "value": number(v)}
                     for f, v in zip(path, values)
                 ]
                 for path, values in zip(d.paths, g.factor_values)
