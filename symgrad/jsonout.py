@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy
 
@@ -11,6 +11,9 @@ from sympy import Expr
 from .latex import textbook_latex
 from .notation import Notation, latex_names, symbol_names
 from .numeric import Value
+
+if TYPE_CHECKING:
+    from .solution import Solution
 
 
 def plain_product(expr: Expr) -> bool:
@@ -29,8 +32,8 @@ def number(value: Value) -> float | int | str:
     return str(sympy.expand(value))
 
 
-def solution_json(solution: Any) -> dict[str, Any]:
-    """The JSON object of a `symgrad.solution.Solution` (typed Any: this module is imported by it)."""
+def solution_json(solution: Solution) -> dict[str, Any]:
+    """The JSON object of a Solution."""
     names = latex_names([n.name for n in solution.graph.nodes], Notation())
 
     def to_latex(expr: Expr) -> str:
@@ -67,7 +70,7 @@ def solution_json(solution: Any) -> dict[str, Any]:
                     {"of": f.of, "wrt": f.wrt, "expr": factor_text(f.expr), "value": number(v)}
                     for f, v in zip(path, values)
                 ]
-                for path, values in zip(d.paths, g.factor_values)
+                for path, values in zip(d.paths, g.factor_values or ())
             ]
         gradients[key] = entry
     return {

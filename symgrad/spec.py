@@ -77,12 +77,15 @@ class ProblemSpec:
 class Reader:
     """Typed access to one TOML table, reporting a wrong field by its dotted path."""
 
-    def __init__(self, source: str, table: dict[str, Any], path: str, allowed: set[str]) -> None:
+    def __init__(
+        self, source: str, table: dict[str, Any], path: str, allowed: set[str] | None
+    ) -> None:
+        """`allowed`: the keys this table may have; None for a table of the user's own names."""
         self.source, self.table, self.path = source, table, path
-        for key in table:
-            if key not in allowed:
-                expected = ", ".join(sorted(allowed))
-                self.fail(key, f"unknown field (expected one of: {expected})")
+        unknown = [key for key in table if allowed is not None and key not in allowed]
+        if unknown:
+            expected = ", ".join(sorted(allowed or ()))
+            self.fail(unknown[0], f"unknown field (expected one of: {expected})")
 
     def where(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -90,7 +93,7 @@ class Reader:
     def fail(self, key: str, expected: str) -> NoReturn:
         raise ProblemError(self.source, self.where(key), expected)
 
-    def table_at(self, key: str, allowed: set[str]) -> Reader:
+    def table_at(self, key: str, allowed: set[str] | None) -> Reader:
         value = self.table.get(key)
         if not isinstance(value, dict):
             self.fail(key, "expected a table")
@@ -262,7 +265,7 @@ def read_graph(source: str, top: Reader) -> GraphSpec:
     output = graph.string("output")
     if output is None or not IDENTIFIER.match(output):
         graph.fail("output", f"expected the name of a defined variable, got {output!r}")
-    define = graph.table_at("define", set(graph.table.get("define", {}) or {}))
+    define = graph.table_at("define", None)  # the variables are the file's own names
     pairs: list[tuple[str, str]] = []
     for name, text in define.table.items():
         if not IDENTIFIER.match(name):

@@ -67,6 +67,7 @@ def test_the_strings_show_pmatrices_and_the_convention() -> None:
     assert "one row per unit of layer" in form["convention"] and "torch.nn.Linear" in form["convention"]
     output = form["steps"][0]
     assert output["lhs"] == r"\delta^{[2]}" and r"\nabla_{\hat{y}} L \odot" in output["formula"]
+    # the published worked example's δ: 0.138498562 and −0.038098236 (Mazur)
     assert output["value"] == r"\begin{pmatrix} 0.1385 \\ -0.0381 \end{pmatrix}"
     assert [s["lhs"] for s in form["steps"]] == [r"\delta^{[2]}", r"\delta^{[1]}"]
     assert form["gradients"][0]["formula"] == r"\delta^{[2]} (a^{[1]})^{T}"

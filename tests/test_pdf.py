@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 import symgrad
 from symgrad.pdf import build_pdf
 
-ROOT = Path(__file__).resolve().parent.parent
+from cli import ROOT, run
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
 # The stated limits: nothing may run into the margin by more than 1 pt; a page may run 10 pt
 # long (an equation that TeX could not break, invisible on paper).
@@ -41,12 +40,6 @@ def test_example_compiles_cleanly(problem: Path, key: bool, tmp_path: Path) -> N
         found = re.findall(rf"Overfull \\{kind}box \(([\d.]+)pt too", log)
         worst = max(map(float, found), default=0.0)
         assert worst <= limit, f"an overfull {kind}box of {worst}pt"
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True,
-                          text=True, cwd=ROOT, env=env)
 
 
 @needs_tex

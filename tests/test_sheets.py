@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,15 +11,8 @@ import pytest
 import symgrad
 from symgrad.render import escape_tex
 
-ROOT = Path(__file__).resolve().parent.parent
+from cli import ROOT, assert_bad_input, run
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
-
-
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "symgrad", *args], capture_output=True, text=True, cwd=cwd, env=env
-    )
 
 
 @pytest.mark.parametrize("key", [True, False], ids=["key", "questions"])
@@ -161,8 +151,7 @@ def test_user_templates_override_single_files(tmp_path: Path) -> None:
 def test_a_missing_template_value_fails_loudly(tmp_path: Path) -> None:
     (tmp_path / "sheet.tex.j2").write_text("((( no_such_value )))\n")
     out = run("solve", "examples/two_two_two.toml", "-o", str(tmp_path), "--templates", str(tmp_path))
-    assert out.returncode == 2 and "no_such_value" in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1
+    assert_bad_input(out, "no_such_value")
     assert not (tmp_path / "two_two_two.tex").exists()  # nothing half-written
 
 
@@ -200,6 +189,5 @@ def test_bad_sheets_are_one_line(tmp_path: Path, sheet: str, field: str, expecte
     problem = tmp_path / "bad.toml"
     problem.write_text(sheet)
     out = run("solve", str(problem), "-o", str(tmp_path))
-    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
-    assert field in out.stderr and expected in out.stderr, out.stderr
+    assert_bad_input(out, str(problem), field, expected)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
-import sys
-from pathlib import Path
+
+import cli
 
 import pytest
 
 from symgrad.identities import IDENTITIES
 from symgrad.verify import ClaimError, verify
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "symgrad", "verify", *args],
-                          capture_output=True, text=True, env=env)
+    return cli.run("verify", *args)
 
 
 @pytest.mark.parametrize("identity", IDENTITIES, ids=lambda i: i.name)
@@ -103,9 +99,7 @@ def test_exit_status_and_json(args: list[str], status: int, verdict: str) -> Non
 
 
 def test_cli_bad_claim_is_one_line() -> None:
-    out = run("diff(tanh(z) z) = 1")
-    assert out.returncode == 2 and out.stdout == ""
-    assert out.stderr.count("\n") == 1 and "position 13" in out.stderr
+    cli.assert_bad_input(run("diff(tanh(z) z) = 1"), "position 13")
 
 
 def test_cli_where_and_bundled() -> None:
