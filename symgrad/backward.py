@@ -140,16 +140,23 @@ def derive(graph: Graph, sweep: Sweep, wrt_name: str) -> Derivation:
         return Factor(node.name, graph.by_symbol[parent].name, node.partials[parent])
 
     def chains(v: Symbol, stop_at_heads: bool) -> list[tuple[Symbol | None, list[Factor]]]:
-        """Paths from T down to v: (the output head they stop at, or None; the factors below)."""
-        if v == top.symbol:
-            return [(None, [])]
-        if stop_at_heads and v in sweep.head_forms:
-            return [(v, [])]
-        out = []
-        for c in graph.children[v]:
-            if c in sweep.relevant:
-                for head, factors in chains(c, stop_at_heads):
-                    out.append((head, factors + [factor(c, v)]))
+        """Paths from T down to v: (the output head they stop at, or None; the factors below).
+
+        Walked with an explicit stack, not recursion, so a deep graph cannot reach Python's
+        recursion limit; the walk starts at v and climbs towards T, so factors come out
+        top-down once reversed."""
+        out: list[tuple[Symbol | None, list[Factor]]] = []
+        stack: list[tuple[Symbol, list[Factor]]] = [(v, [])]
+        while stack:
+            node, below = stack.pop()
+            if node == top.symbol:
+                out.append((None, below[::-1]))
+            elif stop_at_heads and node in sweep.head_forms:
+                out.append((node, below[::-1]))
+            else:
+                for c in reversed(graph.children[node]):  # reversed: the stack pops in order
+                    if c in sweep.relevant:
+                        stack.append((c, below + [factor(c, node)]))
         return out
 
     paths = tuple(tuple(factors) for _, factors in chains(wrt, False))

@@ -21,6 +21,7 @@ from .activations import (
     sigmoid,
     unspecified,
 )
+from . import limits
 from .errors import ProblemError
 from .graph import Graph, Node, Number, symbol
 from .losses import LOSSES
@@ -210,7 +211,13 @@ def build_graph(spec: ProblemSpec) -> Graph:
                 f"{', '.join(leaves)})",
             )
     nodes = [Node(name, symbol(name), "leaf") for name in leaves]
-    for name in topological_order(spec.source, spec.field("graph.define"), exprs):
+    order = topological_order(spec.source, spec.field("graph.define"), exprs)
+    depth: dict[str, int] = {}
+    for name in order:  # the longest chain below each variable bounds every later recursion
+        depth[name] = 1 + max((depth.get(s.name, 0) for s in exprs[name].free_symbols), default=0)
+        limits.at_most(spec.source, spec.field(f"graph.define.{name}"),
+                       "variables in a chain down to a leaf", depth[name], limits.DEPTH)
+    for name in order:
         expr = exprs[name]
         parents = sorted(expr.free_symbols, key=lambda s: s.name)
         partials = {p: expr.diff(p) for p in parents}

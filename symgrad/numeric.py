@@ -80,6 +80,11 @@ RELATIONS: dict[type, Callable[[float, float], bool]] = {
 }
 
 
+# An exact power larger than this is computed in floating point instead (and may overflow,
+# which is reported): 10**10 raised to the 10**6 would otherwise take minutes and gigabytes.
+MAX_EXACT_BITS = 4096
+
+
 def is_float(value: Value) -> bool:
     """A plain number: an int, a float, or an exact fraction such as the ½ of ½(ŷ − y)²."""
     return isinstance(value, (int, float, Fraction))
@@ -134,8 +139,10 @@ def evaluate_once(expr: Expr, env: Mapping[Symbol, Value], memo: dict[Expr, Valu
             if power != int(power) and base < 0:
                 raise NumericError(f"{expr} is not real at {args[0]} = {base}")
             try:
-                return base ** int(power) if power == int(power) else float(base) ** power
-            except OverflowError:
+                if power == int(power) and exact_size(base) * abs(int(power)) <= MAX_EXACT_BITS:
+                    return base ** int(power)  # exact, and small enough to compute at once
+                return float(base) ** float(power)
+            except (OverflowError, ZeroDivisionError):
                 raise NumericError(f"overflow computing {expr}") from None
         return sympy.Pow(base, power)
     if isinstance(expr, sympy.Piecewise):
@@ -178,17 +185,38 @@ def evaluate_condition(condition: Expr, env: Mapping[Symbol, Value]) -> bool | N
     return None
 
 
-def as_number(value: Value) -> Value:
-    """A value fit for the JSON: a finite float/int, or a sympy expression."""
+def exact_size(value: int | float | Fraction) -> int:
+    """Bits of an exact int or fraction (1 for a float, whose powers cannot grow without bound)."""
+    if isinstance(value, int):
+        return max(value.bit_length(), 1)
     if isinstance(value, Fraction):
-        return int(value) if value.denominator == 1 else float(value)
+        return max(value.numerator.bit_length(), value.denominator.bit_length(), 1)
+    return 1
+
+
+def as_number(value: Value) -> Value:
+    """A value fit for the JSON: a finite float/int, or a real sympy expression.
+
+    Exact values are kept while they fit a double; larger ones, infinities, NaN and complex
+    values are errors, so that no output ever carries a value that is not a real number."""
     if is_float(value):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise NumericError(f"the value is {value}")
-        return value
-    if isinstance(value, sympy.Basic) and value.is_number:
         try:
-            return float(value)
-        except TypeError:
-            return value
+            number = float(value)  # type: ignore[arg-type]
+        except OverflowError:
+            raise NumericError("the value is too large for a floating-point number") from None
+        if not math.isfinite(number):
+            raise NumericError(f"the value is {number}")
+        if isinstance(value, Fraction):
+            return int(value) if value.denominator == 1 else number
+        return value
+    if isinstance(value, sympy.Basic):
+        if value.has(sympy.I):
+            raise NumericError(f"the value is complex ({value})")
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            raise NumericError(f"the value is not finite ({value})")
+        if value.is_number:
+            try:
+                return as_number(float(value))
+            except TypeError:
+                return value
     return value

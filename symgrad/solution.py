@@ -198,5 +198,9 @@ def updates(
         if d.top == graph.output and d.wrt in graph.updatable:
             theta = env[graph.node(d.wrt).symbol]
             step = theta - eta * g.value
-            out[d.wrt] = step if isinstance(step, (int, float)) else sympy.expand(step)
+            step = step if isinstance(step, (int, float)) else sympy.expand(step)
+            try:
+                out[d.wrt] = as_number(step)
+            except NumericError as error:
+                raise NumericError(f"updated {d.wrt}: {error}") from None
     return out

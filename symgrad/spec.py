@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
+from . import limits
 from .activations import ACTIVATIONS
 from .errors import ProblemError
 from .losses import LOSSES
@@ -206,6 +207,7 @@ def read_network(source: str, top: Reader) -> NetworkSpec:
         "network", {"inputs", "loss", "learning_rate", "layout", "layer", "l2"}
     )
     inputs = net.integer("inputs")
+    limits.at_most(source, net.where("inputs"), "inputs", inputs, limits.UNITS)
     layout = net.string("layout", "out_in")
     if layout not in ("out_in", "in_out"):
         net.fail("layout", f'expected "out_in" or "in_out", got {layout!r}')
@@ -219,7 +221,9 @@ def read_network(source: str, top: Reader) -> NetworkSpec:
     raw_layers = net.table.get("layer")
     if not isinstance(raw_layers, list) or not raw_layers:
         net.fail("layer", "expected at least one [[network.layer]] table")
+    limits.at_most(source, net.where("layer"), "layers", len(raw_layers), limits.LAYERS)
     layers: list[LayerSpec] = []
+    parameters = 0
     fan_in = inputs
     for n, raw in enumerate(raw_layers, start=1):  # type: ignore[arg-type]
         if not isinstance(raw, dict):
@@ -231,6 +235,10 @@ def read_network(source: str, top: Reader) -> NetworkSpec:
             {"units", "activation", "weights", "biases", "negative_slope"},
         )
         units = layer.integer("units")
+        limits.at_most(source, layer.where("units"), "units", units, limits.UNITS)
+        parameters += units * (fan_in + 1)
+        limits.at_most(source, layer.where("units"), "weights and biases up to this layer",
+                       parameters, limits.PARAMETERS)
         activation = read_activation(layer, "activation")
         weights = raw.get("weights")
         biases = raw.get("biases")
@@ -266,6 +274,7 @@ def read_graph(source: str, top: Reader) -> GraphSpec:
     if output is None or not IDENTIFIER.match(output):
         graph.fail("output", f"expected the name of a defined variable, got {output!r}")
     define = graph.table_at("define", None)  # the variables are the file's own names
+    limits.at_most(source, define.path, "variables", len(define.table), limits.VARIABLES)
     pairs: list[tuple[str, str]] = []
     for name, text in define.table.items():
         if not IDENTIFIER.match(name):
@@ -314,6 +323,8 @@ def read_ask(top: Reader) -> AskSpec:
 
 def read_problem(data: dict[str, Any], source: str = "<problem>", at: str = "") -> ProblemSpec:
     """Validate a parsed TOML document (or, `at` a dotted path, one question of a sheet)."""
+    if not at:  # a whole document (a file's was checked as it was read; a dict from Python was not)
+        limits.check_plain_data(data, source)
     top = Reader(source, data, at, {"title", "network", "graph", "data", "ask"})
     if ("network" in data) == ("graph" in data):
         raise ProblemError(source, at, "expected exactly one of [network] or [graph]")
@@ -331,14 +342,37 @@ def read_problem(data: dict[str, Any], source: str = "<problem>", at: str = "") 
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """A TOML file as a dict, or a ProblemError naming the file."""
+    """A TOML file as a dict, or a ProblemError naming the file.
+
+    The file is read with a size bound (a device such as /dev/zero never ends) and must be
+    UTF-8; the document is then checked against the bounds of `limits` before any use.
+    """
+    name = str(path)
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            raw = handle.read(limits.FILE_BYTES + 1)
     except OSError as error:
-        raise ProblemError(str(path), "", f"cannot read the file ({error.strerror})") from None
+        raise ProblemError(name, "", f"cannot read the file ({error.strerror})") from None
+    if len(raw) > limits.FILE_BYTES:
+        raise ProblemError(name, "", f"expected a file of at most {limits.FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProblemError(
+            name, "", f"expected UTF-8 text, found byte 0x{raw[error.start]:02x} at offset {error.start}"
+        ) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ProblemError(str(path), "", f"not valid TOML: {error}") from None
+        raise ProblemError(name, "", f"not valid TOML: {error}") from None
+    except RecursionError:
+        raise ProblemError(name, "", f"nested more than {limits.NESTING} levels deep") from None
+    except ValueError:  # Python's own limit on converting a very long digit string
+        raise ProblemError(
+            name, "", f"expected numbers of at most {limits.INTEGER_DIGITS} digits"
+        ) from None
+    limits.check_plain_data(data, name)
+    return data
 
 
 def load_problem(path: str | Path) -> ProblemSpec:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,6 +17,25 @@ def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subp
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run([sys.executable, "-m", "symgrad", *args], capture_output=True,
                           text=True, cwd=cwd, env=environment)
+
+
+def run_here(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """The same as `run`, in this process: no interpreter start-up, so a table of hostile inputs
+    stays fast.  An exception that `main` lets escape fails the test, as a traceback would."""
+    from symgrad.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as stop:  # argparse's own errors
+                code = stop.code if isinstance(stop.code, int) else 2
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def assert_bad_input(out: subprocess.CompletedProcess[str], *expected: str) -> None:
