@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
+import signal
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--where", action="append", default=[], help='a definition "s = ..."')
     verify.add_argument("--assume", action="append", default=[], help='a sign such as "z > 0"')
     verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    verify.add_argument("--time-limit", type=float, default=10.0, help="seconds for the proof")
+    verify.add_argument("--time-limit", default="10",
+                        help="seconds for the whole command (for each claim with --bundled)")
     verify.add_argument("--bundled", action="store_true", help="check the bundled identities")
     for command in (solve, examples):
         command.add_argument("-o", "--output", default="output", help="where to write the .tex")
@@ -51,92 +52,153 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write the whole file or nothing: a failure leaves no half-written answer key behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # an ordinary file, not mkstemp's private one
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
 def render(problem: Path, output: Path, templates: str | None, keys: Sequence[bool],
            pdf: bool) -> list[Path]:
-    """Write the answer key (output/<stem>.tex) and/or the question sheet (<stem>-questions.tex)."""
-    from .pdf import build_pdf
+    """Write the answer key (output/<stem>.tex) and/or the question sheet (<stem>-questions.tex),
+    and their PDFs. Every document is made before any file is written, so that an error (a
+    LaTeX error in the question sheet, say) leaves no file of this problem behind."""
+    from . import outfile
+    from .pdf import compile_pdf
     from .solution import solve
 
     solved = solve(problem)
-    written = []
+    files: dict[Path, str | bytes] = {}
     for key in keys:
         latex = solved.to_latex(templates, key)
         target = output / (f"{problem.stem}.tex" if key else f"{problem.stem}-questions.tex")
-        if pdf:  # first, so that a LaTeX error leaves neither file behind
-            build_pdf(latex, target.with_suffix(".pdf"))
-        write_atomically(target, latex)
-        written += [target, target.with_suffix(".pdf")] if pdf else [target]
-    return written
+        files[target] = latex
+        if pdf:
+            files[target.with_suffix(".pdf")] = compile_pdf(latex, target.name)[0]
+    for path, data in files.items():
+        outfile.write(path, data)
+    return list(files)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt (and, like it, not an Exception that a handler could
+    swallow) so that every `finally` runs: temporary files and folders are removed and TeX's
+    process group is killed."""
+
+
+def stop(signum: int, frame: object) -> None:
+    for each in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the cleanup short
+        signal.signal(each, signal.SIG_IGN)
+    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+
+def say(message: object) -> None:
+    """One line on stderr, whatever the message holds (a file name may contain a newline)."""
+    print("symgrad: " + " ".join(str(message).splitlines()), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    writes = args.command == "examples" or (
+        args.command == "solve" and not (args.json or args.text))
+    saved = {each: signal.getsignal(each) for each in (signal.SIGINT, signal.SIGTERM)}
+    if writes:  # not for verify: its forked prover is ended with SIGTERM and must just die
+        try:
+            for each in saved:
+                signal.signal(each, stop)
+        except ValueError:  # main() called outside the main thread: signals are not ours
+            pass
     try:
         if args.command == "verify":
             return verify_command(args)
         if args.templates and not Path(args.templates).is_dir():
             raise SymgradError(f"{args.templates}: --templates: expected a folder of templates")
+        if writes:
+            from .outfile import check_folder
+
+            check_folder(Path(args.output))
         if args.command == "examples":
-            problems = sorted(Path(args.folder).glob("*.toml"))
-            if not problems:
-                raise SymgradError(f"{args.folder}: no problem files (*.toml) in this folder")
-            for problem in problems:
-                for path in render(problem, Path(args.output), args.templates, (True, False), args.pdf):
-                    print(f"wrote {path}")
+            return examples_command(args)
         elif args.json or args.text:
             from .solution import solve
             from .text import summary
 
             solution = solve(args.problem)
-            print(json.dumps(solution.to_json(), indent=1) if args.json else summary(solution))
+            # allow_nan=False: the JSON is strict; the engine already refuses NaN and infinities
+            print(json.dumps(solution.to_json(), indent=1, allow_nan=False) if args.json
+                  else summary(solution))
         else:
             for path in render(Path(args.problem), Path(args.output), args.templates, (args.key,),
                                args.pdf):
                 print(f"wrote {path}")
     except LatexError as error:
-        print(f"symgrad: {error}", file=sys.stderr)
+        say(error)
         return 3
     except SymgradError as error:
-        print(f"symgrad: {error}", file=sys.stderr)
+        say(error)
         return 2
     except BrokenPipeError:  # `symgrad solve ... | head` is not an error
         sys.stderr.close()
+    except KeyboardInterrupt:
+        say("interrupted (SIGINT)")
+        return 128 + signal.SIGINT
+    except Terminated:
+        say("terminated (SIGTERM)")
+        return 128 + signal.SIGTERM
+    finally:
+        with contextlib.suppress(ValueError):
+            for each, handler in saved.items():
+                signal.signal(each, handler)
     return 0
 
 
-def verify_command(args: argparse.Namespace) -> int:
-    from .verify import verify
+def examples_command(args: argparse.Namespace) -> int:
+    """Render every problem in the folder; a bad one is one line and the rest still get done.
+    Exit status 2 if any problem file was bad, 3 if only LaTeX failed, else 0."""
+    problems = sorted(Path(args.folder).glob("*.toml"))
+    if not problems:
+        raise SymgradError(f"{args.folder}: no problem files (*.toml) in this folder")
+    if args.pdf:
+        from .pdf import engine
 
+        engine()  # no TeX engine: say so once, not once a file
+    status = 0
+    for problem in problems:
+        try:
+            written = render(problem, Path(args.output), args.templates, (True, False), args.pdf)
+        except SymgradError as error:
+            message = str(error)
+            say(message if str(problem) in message else f"{problem}: {message}")
+            status = max(status, 3 if isinstance(error, LatexError) else 2)
+            continue
+        for path in written:
+            print(f"wrote {path}")
+    return status
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    import math
+    import time
+
+    from .verify import process_age, verify
+
+    try:
+        seconds = float(args.time_limit)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise SymgradError(f"--time-limit {args.time_limit!r}: expected a positive number of seconds")
     if args.bundled:
         from .identities import IDENTITIES
 
         wrong = 0
         for identity in IDENTITIES:
             verdict = verify(identity.claim, where=identity.where, assume=identity.assume,
-                             seconds=args.time_limit)
+                             seconds=seconds)
             mark = "ok" if verdict.status == identity.expected else "UNEXPECTED"
             wrong += mark != "ok"
             print(f"{mark:10} {verdict.status:9} {identity.name}: {identity.claim}")
         return 1 if wrong else 0
     if not args.claim:
         raise SymgradError("verify: expected a claim such as \"diff(tanh(z), z) = 1 - tanh(z)**2\"")
-    verdict = verify(args.claim, where=args.where, assume=args.assume, seconds=args.time_limit)
+    # the limit counts from the start of the process, and leaves a moment for printing
+    deadline = time.monotonic() - process_age() + seconds - 0.2
+    verdict = verify(args.claim, where=args.where, assume=args.assume, seconds=seconds,
+                     deadline=deadline)
     if args.json:
         print(json.dumps(verdict.to_json(), indent=1))
     else:

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .activations import ACTIVATIONS
 from .graph import Graph
+from .latex import variable_latex
 
 # pgfplots expressions of each activation and its derivative (x is pgfplots' variable).
 PLOTS: dict[str, tuple[str, str, str, str]] = {  # name: (g, g', LaTeX of g, LaTeX of g')
@@ -58,7 +60,15 @@ def network_figure(
                 label = weight_label(graph, source.name, names, value)
                 biases.append({"at": above, "label": label if label.startswith("-") else f"+{label}"})
     return {"kind": "network", "nodes": nodes, "edges": edges, "biases": biases,
-            "activations": [PLOTS[a][2] if a in PLOTS else a for a in activations]}
+            "activations": [activation_label(a) for a in activations]}
+
+
+def activation_label(activation: str) -> str:
+    """σ(z) for a plotted activation, the registry's own name (identity, softmax), or an
+    unspecified g or phi printed as a variable (never pasted raw: it is the file's text)."""
+    if activation in PLOTS:
+        return PLOTS[activation][2]
+    return activation if activation in ACTIVATIONS else variable_latex(activation)
 
 
 def unit_of(preactivation: str, depth: int) -> str:

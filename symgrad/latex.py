@@ -21,7 +21,9 @@ from typing import Any
 import sympy
 from sympy import Derivative, Expr, Function, Subs, Symbol
 from sympy.core.function import AppliedUndef
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import (LatexPrinter, accepted_latex_functions, greek_letters_set,
+                                  other_symbols, tex_greek_dictionary)
 from sympy.printing.precedence import PRECEDENCE
 from sympy.simplify import fraction
 
@@ -68,6 +70,41 @@ def strip_zeros(decimal: str) -> str:
     return decimal.rstrip("0").rstrip(".") if "." in decimal else decimal
 
 
+def variable_latex(name: str, several: str = r"\mathit") -> str:
+    """A variable's name as LaTeX, letter for letter: x ↦ x, x1 ↦ x_{1}, alpha ↦ \\alpha,
+    w_out ↦ w_{\\mathit{out}}, xscr ↦ \\mathit{xscr}.
+
+    sympy's own printer reads suffixes as accents and fonts (xscr ↦ \\mathscr{x}, which the
+    sheet's preamble lacks; xhat ↦ \\hat{x}) and prints a name containing a backslash verbatim, so
+    a name could become any macro.  Here the output is built only from the name's letters and
+    digits and fixed Greek macros.  `several` sets a multi-letter word (\\operatorname for a
+    function's name).  The layout (base, ^{supers}, _{subs}) is sympy's, so ordinary names
+    print exactly as before.
+    """
+    base, supers, subs = split_super_sub(name)
+    tex = _word(base, several)
+    if supers:
+        tex += "^{%s}" % " ".join(_word(s, several) for s in supers)
+    if subs:
+        tex += "_{%s}" % " ".join(_word(s, several) for s in subs)
+    return tex
+
+
+def _word(word: str, several: str) -> str:
+    if word in tex_greek_dictionary:  # fixed strings: Alpha ↦ \mathrm{A}, lamda ↦ \lambda
+        return tex_greek_dictionary[word]
+    if word.lower() in greek_letters_set:
+        return "\\" + word.lower()
+    if word in other_symbols:  # ell, hbar, aleph, ...
+        return "\\" + word
+    if not word or word.isascii() and (word.isdigit() or len(word) == 1 and word.isalpha()):
+        return word
+    # Only letters and digits inside the braces: anything else (not from the safe parser) is
+    # written as a harmless "?" rather than passed to TeX.
+    safe = "".join(c if c.isascii() and c.isalnum() else "\\_" if c == "_" else "?" for c in word)
+    return f"{several}{{{safe}}}"
+
+
 class _Printer(LatexPrinter):
     """sympy's LaTeX printer with textbook layout; with `values`, prints numbers for symbols."""
 
@@ -95,7 +132,13 @@ class _Printer(LatexPrinter):
                 parent.is_Pow and parent.exp == expr)
             return text if alone or not text.startswith("-") else rf"\left({text}\right)"
         name = self._names.get(expr)
-        return name if name is not None else super()._print_Symbol(expr, style)
+        return name if name is not None else variable_latex(expr.name)
+
+    def _hprint_Function(self, func: str) -> str:
+        # An unspecified function g(z), phi(z): its name letter for letter, as for a variable.
+        if func in accepted_latex_functions:
+            return super()._hprint_Function(func)
+        return variable_latex(func, r"\operatorname")
 
     def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Expr]:
         terms = super()._as_ordered_terms(expr, order=order)

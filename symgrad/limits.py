@@ -34,6 +34,8 @@ BOUNDS = {  # for the README's table and the tests
     "weights and biases": PARAMETERS,
     "variables of a graph": VARIABLES,
     "longest chain of nodes": DEPTH,
+    "questions of a sheet, parts of a question": QUESTIONS,
+    "characters of one string (prose)": TEXT_CHARACTERS,
 }
 
 
@@ -64,6 +66,10 @@ def check_plain_data(data: object, source: str, path: str = "") -> None:
                 raise ProblemError(
                     source, where, f"expected a number of at most {INTEGER_DIGITS} digits"
                 )
+        elif isinstance(value, str) and len(value) > TEXT_CHARACTERS:
+            raise ProblemError(
+                source, where, f"{len(value)} characters: symgrad takes at most {TEXT_CHARACTERS}"
+            )
         elif isinstance(value, float) and not math.isfinite(value):
             raise ProblemError(source, where, f"expected a finite number, got {value}")
 

@@ -13,8 +13,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import sympy
 from sympy import Symbol
+
+from .latex import variable_latex
 
 STYLES = ("bracket", "paren", "flat")
 INDEXED = re.compile(r"(?P<base>[A-Za-z]+?)(?P<layer>\d*)\[(?P<index>[\d,]+)\]\Z")
@@ -27,7 +28,8 @@ FLAT_LETTERS = {"W": "w"}
 class Notation:
     style: str = "bracket"
     index_order: str = "out_in"
-    symbols: Mapping[str, str] = field(default_factory=dict)  # name or family → LaTeX
+    symbols: Mapping[str, str] = field(default_factory=dict)  # name or family → LaTeX, as
+    # checked by latexcheck.checked_math when read from a file (it is pasted in verbatim)
 
     @property
     def eta(self) -> str:
@@ -56,7 +58,7 @@ def name_latex(
         return notation.symbols[name]
     m = INDEXED.match(name)
     if m is None:
-        return sympy.latex(Symbol(name))  # L, a graph's own names: x1 ↦ x_{1}, alpha ↦ \alpha
+        return variable_latex(name)  # L, a graph's own names: x1 ↦ x_{1}, alpha ↦ \alpha
     base, layer, index = m["base"], m["layer"], m["index"].split(",")
     if base == "W" and notation.index_order == "in_out":
         index = index[::-1]

@@ -1,22 +1,36 @@
-"""PDFs: the .tex compiled by latexmk (or pdflatex, twice) in a temporary folder.
+"""PDFs: the .tex compiled by latexmk (or pdflatex, twice) in a private temporary folder.
 
 A LaTeX error gives a short message with the relevant lines of the log and exit status 3; no
 half-written PDF is left behind, because the PDF is moved into place only once it is complete.
+
+TeX is an interpreter with file and shell access, and sheets, names and templates come from other
+people, so: TeX only ever sees the fixed name `sheet.tex` (a user's file name could otherwise reach
+latexmk as an option, or break TeX with `$ % # ~`), runs with shell escape off and with kpathsea's
+paranoid file access (no absolute paths, no `..`), and runs in its own process group, which is
+killed on a timeout, an error or a signal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
 
+from . import outfile
 from .errors import SymgradError
 
 PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures latexmk"
 TIME_LIMIT = 300  # seconds for one document
+SOURCE = "sheet.tex"  # the only file name TeX sees
+# kpathsea reads these from the environment before texmf.cnf: \input{|"cmd"} and \write18 are off,
+# and TeX opens no absolute path, no `..` and no dot file (\input{/etc/passwd} is refused).
+PARANOID = {"shell_escape": "f", "openin_any": "p", "openout_any": "p"}
+FLAGS = ["-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
 
 
 class LatexError(SymgradError):
@@ -25,9 +39,10 @@ class LatexError(SymgradError):
 
 def engine() -> list[str]:
     if shutil.which("latexmk"):
-        return ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
+        # -norc: no latexmkrc (the user's or one in a folder) may change the command it runs.
+        return ["latexmk", "-norc", "-pdf", *(f"-latexoption={flag}" for flag in FLAGS)]
     if shutil.which("pdflatex"):
-        return ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
+        return ["pdflatex", *FLAGS]
     raise LatexError(
         f"no TeX engine found (latexmk or pdflatex); on Debian or Ubuntu: apt-get install {PACKAGES}"
     )
@@ -35,29 +50,47 @@ def engine() -> list[str]:
 
 def build_pdf(tex: str, target: Path) -> str:
     """Compile `tex` into `target`; returns the LaTeX log for callers that check it."""
+    pdf, log = compile_pdf(tex, target.with_suffix(".tex").name)
+    outfile.write(target, pdf)
+    return log
+
+
+def compile_pdf(tex: str, name: str) -> tuple[bytes, str]:
+    """The PDF of `tex` and its log; `name` is only used in messages."""
     command = engine()
-    with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder) / f"{target.stem}.tex"
+    with tempfile.TemporaryDirectory(prefix="symgrad-") as folder:  # mkdtemp: mode 0700
+        source = Path(folder) / SOURCE
         source.write_text(tex, encoding="utf-8")
         runs = 1 if command[0] == "latexmk" else 2  # pdflatex twice: references settle
         for _ in range(runs):
-            try:
-                done = subprocess.run(
-                    [*command, source.name], cwd=folder, capture_output=True, text=True,
-                    timeout=TIME_LIMIT, stdin=subprocess.DEVNULL,
-                )
-            except subprocess.TimeoutExpired:
-                raise LatexError(f"{target.stem}.tex: LaTeX ran past {TIME_LIMIT} s") from None
+            status, output = run_tex([*command, SOURCE], folder, name)
             log_file = source.with_suffix(".log")
-            log = log_file.read_text(errors="replace") if log_file.exists() else done.stdout
+            log = log_file.read_text(errors="replace") if log_file.exists() else output
             built = source.with_suffix(".pdf")
-            if done.returncode != 0 or not built.exists():
-                raise LatexError(f"{target.stem}.tex: LaTeX failed: {relevant_lines(log)}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
-        shutil.copyfile(built, partial)
-        os.replace(partial, target)
-        return log
+            if status != 0 or not built.exists():
+                found = relevant_lines(log).replace(SOURCE, name)  # the user's name, not ours
+                raise LatexError(f"{name}: LaTeX failed: {found}")
+        return built.read_bytes(), log
+
+
+def run_tex(command: list[str], folder: str, name: str) -> tuple[int, str]:
+    """Run TeX in `folder` in a new session; on any way out but a normal exit, kill its group
+    (latexmk and the pdflatex it started) so that nothing keeps writing to the folder."""
+    process = subprocess.Popen(
+        command, cwd=folder, env={**os.environ, **PARANOID}, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, encoding="utf-8", errors="replace",
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=TIME_LIMIT)
+    except subprocess.TimeoutExpired:
+        raise LatexError(f"{name}: LaTeX ran past {TIME_LIMIT} s") from None
+    finally:
+        if process.returncode is None:  # a timeout, KeyboardInterrupt, SIGTERM's exception
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode, output
 
 
 def relevant_lines(log: str, most: int = 3) -> str:

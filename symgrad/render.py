@@ -7,7 +7,9 @@ file passes through `escape_tex`, and the templates do no arithmetic.
 
 from __future__ import annotations
 
+import os
 import re
+import unicodedata
 from dataclasses import replace
 from collections.abc import Mapping
 from importlib import resources
@@ -15,11 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 import sympy
 from sympy import Expr, Symbol
 
 from .errors import SymgradError
-from .latex import format_number, substituted_latex, textbook_latex
+from .latex import format_number, substituted_latex, textbook_latex, variable_latex
 from .collapse import collapse
 from .figures import graph_figure, network_figure, plot_figure
 from .matrixform import matrix_form
@@ -49,12 +52,30 @@ SPECIAL = re.compile("[%s]" % re.escape("".join(TEX_SPECIALS) + "".join(UNICODE_
 
 
 def escape_tex(text: str) -> str:
-    """Prose as text: every TeX special character is escaped, so `\\input{...}` stays words."""
+    """Prose as text: every TeX special character is escaped, so `\\input{...}` stays words.
+
+    Invisible characters are dropped (a NUL, an escape or U+200B is an error or worse to TeX)
+    and a leading "[" is braced: prose follows \\part or \\titledquestion{..}, which would take
+    "[42]" as their optional argument and lose it.
+    """
     def one(m: re.Match[str]) -> str:
         c = m.group()
         return TEX_SPECIALS[c] if c in TEX_SPECIALS else f"${UNICODE_MATH[c]}$"
 
-    return SPECIAL.sub(one, text)
+    text = SPECIAL.sub(one, "".join(map(printable, text.replace("\r\n", "\n"))))
+    start = len(text) - len(text.lstrip())
+    return text[:start] + "{[}" + text[start + 1:] if text[start:start + 1] == "[" else text
+
+
+def printable(c: str) -> str:
+    """A character as prose may hold it: tabs and odd spaces as a space, line ends as newlines,
+    other control, format and unassigned characters as nothing."""
+    category = unicodedata.category(c)
+    if c in "\n " or c == "\u00a0" or category[0] not in "CZ":
+        return c
+    if c == "\r" or category in ("Zl", "Zp"):
+        return "\n"
+    return " " if c == "\t" or category == "Zs" else ""
 
 
 def template_folder() -> Path:
@@ -65,11 +86,65 @@ def template_folder() -> Path:
         return Path(__file__).resolve().parent.parent / "templates"
 
 
+class TemplateLoader(jinja2.FileSystemLoader):
+    """The template folders, read as UTF-8 with a one-line complaint naming the file and line,
+    and never through a link to a file outside them (a user's folder must not pull /etc/passwd
+    into the sheet).  `loaded` lists the files read, to find a runtime error's template."""
+
+    def __init__(self, folders: list[str]) -> None:
+        super().__init__(folders)
+        self.loaded: set[str] = set()
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        try:
+            source, filename, uptodate = super().get_source(environment, template)
+        except UnicodeDecodeError:
+            filename = next(f for f in (os.path.join(p, *template.split("/")) for p in self.searchpath)
+                            if os.path.isfile(f))
+            raw = Path(filename).read_bytes()
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as error:  # again, on the whole file: the byte's line
+                line = raw[:error.start].count(b"\n") + 1
+                raise jinja2.TemplateSyntaxError(
+                    f"not UTF-8 text (byte {raw[error.start]:#04x})", line, template, filename
+                ) from None
+            raise
+        real = os.path.realpath(filename)
+        if not any(os.path.commonpath([real, os.path.realpath(p)]) == os.path.realpath(p)
+                   for p in self.searchpath):
+            raise jinja2.TemplateSyntaxError(
+                f"links to {real}, outside the template folders", 1, template, filename)
+        self.loaded.add(filename)
+        return source, filename, uptodate
+
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """jinja2's sandbox (no attribute starting with _, no mutating a value: a template cannot
+    reach Python's os), and no arithmetic that would allocate without bound (10**10**10)."""
+
+    intercepted_binops = frozenset(["*", "**"])
+    LARGEST = 10**6  # digits or items of one value
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        numbers = [v for v in (left, right) if isinstance(v, int)]
+        sized = [v for v in (left, right) if isinstance(v, (str, list, tuple))]
+        if operator == "**" and len(numbers) == 2 and right > 0 and abs(left) > 1:
+            too_big = right * abs(left).bit_length() > 3.33 * self.LARGEST
+        elif operator == "*" and sized and numbers:
+            too_big = len(sized[0]) * numbers[0] > self.LARGEST
+        else:
+            too_big = False
+        if too_big:
+            raise SecurityError(f"the result of {operator} would be too large")
+        return super().call_binop(context, operator, left, right)
+
+
 def environment(user_templates: str | Path | None = None) -> jinja2.Environment:
     """Delimiters that cannot clash with TeX braces: ((* block *)), ((( variable ))), ((= =))."""
     folders = [str(user_templates)] if user_templates else []
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([*folders, str(template_folder())]),
+    env = Sandbox(
+        loader=TemplateLoader([*folders, str(template_folder())]),
         block_start_string="((*",
         block_end_string="*))",
         variable_start_string="(((",
@@ -83,18 +158,43 @@ def environment(user_templates: str | Path | None = None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["escape_tex"] = escape_tex
+    env.globals.pop("lipsum", None)  # lorem ipsum on demand: n paragraphs without bound
     return env
 
 
 def render_sheet(sheet: Sheet, user_templates: str | Path | None = None, key: bool = True) -> str:
-    """The answer key, or with `key=False` the question sheet (the same source, no solutions)."""
+    """The answer key, or with `key=False` the question sheet (the same source, no solutions).
+
+    The context is built first, so that any error while the templates run is theirs (often a
+    user's template): it is reported as one line naming the template file and line.
+    """
+    context = {**sheet_context(sheet), "key": key}
+    env = environment(user_templates)
     try:
-        template = environment(user_templates).get_template("sheet.tex.j2")
-        return template.render({**sheet_context(sheet), "key": key})
-    except jinja2.TemplateSyntaxError as error:  # most likely a user's template: say where
-        raise SymgradError(f"{error.filename}:{error.lineno}: template error: {error}") from None
-    except jinja2.TemplateError as error:  # a missing value fails loudly, but in one line
-        raise SymgradError(f"template error: {error}") from None
+        return env.get_template("sheet.tex.j2").render(context)
+    except Exception as error:  # noqa: BLE001 - 1/0, a bad attribute, a recursion: all one line
+        raise SymgradError(template_error(error, env.loader.loaded)) from None  # type: ignore[union-attr]
+
+
+def template_error(error: Exception, loaded: set[str]) -> str:
+    """FILE:LINE: template error: WHAT, on one line, for a syntax error or a failure while running."""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        where, what = f"{error.filename or error.name}:{error.lineno}", error.message or ""
+    else:
+        where = "template"
+        traceback = error.__traceback__
+        while traceback is not None:  # the innermost frame in a template (jinja2 maps its line)
+            if traceback.tb_frame.f_code.co_filename in loaded:
+                where = f"{traceback.tb_frame.f_code.co_filename}:{traceback.tb_lineno}"
+            traceback = traceback.tb_next
+        if isinstance(error, jinja2.TemplateNotFound):
+            what = f"no template named {error.name!r}"
+        elif isinstance(error, jinja2.TemplateError):
+            what = str(error)
+        else:
+            what = f"{type(error).__name__}: {error}"
+    what = " ".join(what.split())  # one line, whatever the message holds
+    return f"{where}: template error: {what[:300]}"
 
 
 def sheet_context(sheet: Sheet) -> dict[str, Any]:
@@ -109,14 +209,19 @@ def sheet_context(sheet: Sheet) -> dict[str, Any]:
                 context["figure"] = None  # the question's figure is drawn once, with its first part
             drawn = model or drawn
             parts.append(context)
-        questions.append({"number": q.number or str(n), "text": q.text, "parts": parts})
+        questions.append({"number": one_line(q.number or str(n)), "text": q.text, "parts": parts})
     return {
-        "title": sheet.title,
-        "author": sheet.author,
+        "title": one_line(sheet.title),
+        "author": one_line(sheet.author),
         "precision": sheet.precision,
         "eta": sheet.notation.eta,
         "questions": questions,
     }
+
+
+def one_line(text: str) -> str:
+    """A title or a question's number: a blank line would end a TeX argument or paragraph early."""
+    return " ".join(text.split())
 
 
 class PartPrinter:
@@ -341,7 +446,8 @@ def gradient_context(p: PartPrinter, g: Gradient) -> dict[str, Any]:
     result = p.equation(g.key, lhs, d.result, g.value)
     if g.expanded is not None:  # a graph's result in its leaves, before the numbers
         expanded = p.lines(g.expanded, p.tex)
-        if expanded != result["steps"][0]:
+        # a constant gradient (f = 3x) has no steps, only its value: nothing to expand
+        if result["steps"] and expanded != result["steps"][0]:
             result["steps"].insert(1, expanded)
     return {
         "key": g.key,
@@ -401,7 +507,7 @@ def proof_context(verdict: Verdict, precision: int) -> dict[str, Any]:
         "status": verdict.status,
         "claim": f"{tex(verdict.lhs)} = {tex(verdict.rhs)}",
         "definitions": [f"{tex(f)} = {tex(definitions_in(f))}" for f in named]
-        + [f"{sympy.latex(sympy.Symbol(n))} = {tex(v)}" for n, v in verdict.definitions],
+        + [f"{variable_latex(n)} = {tex(v)}" for n, v in verdict.definitions],
         "left": [], "right": [], "same": False, "counterexample": None,
         "reason": verdict.reason, "caveats": verdict.caveats,
     }
@@ -409,7 +515,7 @@ def proof_context(verdict: Verdict, precision: int) -> dict[str, Any]:
         context["left"], context["right"] = steps(verdict.lhs), steps(verdict.rhs)
         context["same"] = context["left"][-1] == context["right"][-1]
     if verdict.counterexample and verdict.values:
-        point = ", ".join(f"{sympy.latex(sympy.Symbol(n))} = {format_number(v, precision)}"
+        point = ", ".join(f"{variable_latex(n)} = {format_number(v, precision)}"
                           for n, v in verdict.counterexample.items())
         left, right = (format_number(v, precision) for v in verdict.values)
         context["counterexample"] = {"point": point, "left": left, "right": right}

@@ -9,11 +9,14 @@ its data.  A part with no problem at all is prose only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .errors import NumericError, ProblemError
+from .latexcheck import checked_math
 from .notation import STYLES, Notation
 from .render import notebook_latex, render_sheet
 from .solution import Solution, solve_spec
@@ -27,6 +30,7 @@ SHOWABLE = ("forward", "loss", "gradients", "update")
 SHOW_EXTRA = ("paths", "matrix", "collapse")  # opt in: paths highlighted on the figure,
 # the matrix form of backprop, the single equivalent layer of a linear network
 PROBLEM_KEYS = ("network", "graph", "data", "ask")
+NAME_KEY = re.compile(r"[A-Za-z0-9_\[\],]+")  # W1, "W2[1,1]": shown as is in a message
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,7 @@ def read_sheet(data: dict[str, Any], source: str = "<sheet>") -> Sheet:
         raw_questions = data["question"]
         if not isinstance(raw_questions, list) or not raw_questions:
             top.fail("question", "expected one or more [[question]] tables")
+        limits.at_most(source, "question", "questions", len(raw_questions), limits.QUESTIONS)
         questions = tuple(
             read_question(source, q, n) for n, q in enumerate(raw_questions, start=1)
         )
@@ -150,6 +155,9 @@ def read_notation(sheet: Reader) -> Notation:
     symbols = sheet.table.get("symbols", {})
     if not isinstance(symbols, dict) or not all(isinstance(v, str) for v in symbols.values()):
         sheet.fail("symbols", 'expected a table of names and LaTeX, such as W1 = "C"')
+    for name, tex in symbols.items():  # pasted into the sheet verbatim: harmless math only
+        key = name if NAME_KEY.fullmatch(name) else repr(name)  # a key too stays one line
+        checked_math(sheet.source, sheet.where(f"symbols.{key}"), tex)
     return Notation(style or "bracket", order or "out_in", dict(symbols))
 
 
@@ -164,6 +172,7 @@ def read_question(source: str, raw: object, n: int) -> Question:
     raw_parts = raw.get("part", [{}])
     if not isinstance(raw_parts, list) or not raw_parts:
         q.fail("part", "expected one or more [[question.part]] tables")
+    limits.at_most(source, f"{at}.part", "parts", len(raw_parts), limits.QUESTIONS)
     single = len(raw_parts) == 1
     parts = tuple(
         read_part(source, raw, p, f"{at}.part[{k}]", "" if single else chr(ord("a") + k - 1), at)

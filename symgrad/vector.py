@@ -23,8 +23,10 @@ from sympy.printing.latex import LatexPrinter
 
 from . import activations as act
 from .errors import ProblemError
+from .latex import variable_latex
+from .latexcheck import checked_math
 from .parser import DEFAULT_FUNCTIONS, ExpressionError, parse_expression
-from .spec import Reader
+from .spec import IDENTIFIER, Reader
 from .textbook import simplest
 from .verify import definitions_in
 
@@ -51,7 +53,7 @@ class VectorTerm:
 
 @dataclass(frozen=True)
 class VectorGradient:
-    name: str  # what the function is called on the sheet: f, J
+    name: str  # what the function is called on the sheet: a name (f, J) or checked LaTeX (\hat{J})
     function: Expr  # F with the placeholders u, N and ExampleSum
     terms: tuple[VectorTerm, ...]
     scalars: tuple[Symbol, ...]  # y and the other scalar names (λ, ...)
@@ -65,6 +67,9 @@ def read_vector(source: str, table: object, at: str) -> VectorGradient:
     text = reader.string("function")
     if not text:
         reader.fail("function", 'expected a function of w such as "sigmoid(dot(w, x))"')
+    name = reader.string("name", "f") or "f"
+    if not IDENTIFIER.match(name):  # LaTeX, pasted in verbatim: harmless math only
+        checked_math(source, reader.where("name"), name)
     scalars: dict[str, Symbol] = {}
 
     def symbol_for(name: str) -> Expr:
@@ -98,7 +103,6 @@ def read_vector(source: str, table: object, at: str) -> VectorGradient:
         reader.fail("function", "use wᵀx either inside sum(...) (per example) or outside, not both")
     terms = gradient_terms(function)
     ordered = tuple(sorted(scalars.values(), key=lambda s: s.name))
-    name = reader.string("name", "f") or "f"
     check = componentwise_check(function, terms, ordered)
     return VectorGradient(name, function, terms, ordered, check)
 
@@ -163,7 +167,7 @@ def vector_latex(g: VectorGradient, printer: Callable[[Expr, dict[Symbol, str]],
     per_example = g.function.has(ExampleSum)
     names = {U: r"w^{T} x^{(i)}" if per_example else r"w^{T} x", N: r"\lVert w \rVert^{2}"}
     for s in g.scalars:
-        names[s] = r"y^{(i)}" if s.name == "y" and per_example else sympy.latex(s)
+        names[s] = r"y^{(i)}" if s.name == "y" and per_example else variable_latex(s.name)
     terms = []
     for t in g.terms:
         coefficient = printer(t.coefficient, names)
@@ -175,7 +179,7 @@ def vector_latex(g: VectorGradient, printer: Callable[[Expr, dict[Symbol, str]],
         )
         terms.append(r"\sum_{i=1}^{m} " + one if t.summed else one)
     gradient = " + ".join(terms).replace("+ -", "- ") or "0"
-    name = sympy.latex(Symbol(g.name))
+    name = variable_latex(g.name) if IDENTIFIER.match(g.name) else g.name
     return {"lhs": rf"\nabla_{{w}} {name}", "function": f"{name}(w) = {printer(g.function, names)}",
             "gradient": gradient, "check": g.certificate}
 

@@ -64,6 +64,8 @@ CASES: dict[str, tuple[bytes | str, tuple[str, ...]]] = {
     "10**9 units": (network(1, units=10**9), ("network.layer[1].units", "512")),
     "too many inputs": (network(1, inputs=100_000), ("network.inputs",)),
     "too many parameters": (network(3, units=300, inputs=300), ("weights and biases",)),
+    "a title of a million characters": ('title = "' + "x" * 30_000 + '"\n', ("title", "20000")),
+    "101 questions": ("[[question]]\ntext = 'q'\n" * 101, ("question", "101 questions")),
     "an update overflowing": (
         graph_file({"f": "x**3"}, "x = 1e100\n[ask]\nupdate = true", "learning_rate = 1e200"),
         ("updated x", "inf"),

@@ -106,6 +106,10 @@ TEXTBOOK = [
     (W211 * yhat1, r"W^{[2]}_{11} \hat{y}_{1}"),
     (W211 + yhat1, r"W^{[2]}_{11} + \hat{y}_{1}"),
     (Symbol("x1") * yhat, r"x_{1} \hat{y}"),  # x1 has no name: sympy's default
+    # ... but letter for letter: sympy would print \mathscr{x} (not in the preamble), \hat{x}
+    (Symbol("xscr") + Symbol("xhat"), r"\mathit{xhat} + \mathit{xscr}"),
+    (Function("phi")(z), r"\phi{\left(z \right)}"),
+    (Derivative(Function("gscr")(z), z), r"\operatorname{gscr}'\left(z\right)"),
     (1 / yhat, r"\frac{1}{\hat{y}}"),
     (Mul(2, 3, evaluate=False), r"2 \cdot 3"),  # numbers never run together
 ]

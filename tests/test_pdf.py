@@ -55,6 +55,8 @@ def test_latex_error_is_short_exit_3_and_leaves_nothing(tmp_path: Path) -> None:
               "--templates", str(templates))
     assert out.returncode == 3 and "Traceback" not in out.stderr
     assert "Undefined control sequence" in out.stderr and "nosuchcommand" in out.stderr
+    # TeX compiled a fixed name; the message names the user's file
+    assert "two_two_two.tex:" in out.stderr and "sheet.tex" not in out.stderr
     assert not out_dir.exists() or not any(out_dir.iterdir())
 
 

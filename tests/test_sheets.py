@@ -151,7 +151,7 @@ def test_user_templates_override_single_files(tmp_path: Path) -> None:
 def test_a_missing_template_value_fails_loudly(tmp_path: Path) -> None:
     (tmp_path / "sheet.tex.j2").write_text("((( no_such_value )))\n")
     out = run("solve", "examples/two_two_two.toml", "-o", str(tmp_path), "--templates", str(tmp_path))
-    assert_bad_input(out, "no_such_value")
+    assert_bad_input(out, "sheet.tex.j2:1: template error:", "no_such_value")
     assert not (tmp_path / "two_two_two.tex").exists()  # nothing half-written
 
 
