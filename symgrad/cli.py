@@ -16,13 +16,21 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import SymgradError
 from .pdf import LatexError
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage itself is one `--help` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"symgrad: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
+    top = OneLineParser(
         prog="symgrad", description="Chain-rule derivations of neural networks, worked out."
     )
     commands = top.add_subparsers(dest="command", required=True)
@@ -172,9 +180,8 @@ def examples_command(args: argparse.Namespace) -> int:
 
 def verify_command(args: argparse.Namespace) -> int:
     import math
-    import time
 
-    from .verify import process_age, verify
+    from .verify import command_start, verify
 
     try:
         seconds = float(args.time_limit)
@@ -195,8 +202,7 @@ def verify_command(args: argparse.Namespace) -> int:
         return 1 if wrong else 0
     if not args.claim:
         raise SymgradError("verify: expected a claim such as \"diff(tanh(z), z) = 1 - tanh(z)**2\"")
-    # the limit counts from the start of the process, and leaves a moment for printing
-    deadline = time.monotonic() - process_age() + seconds - 0.2
+    deadline = command_start() + seconds - 0.2  # a moment is left for printing
     verdict = verify(args.claim, where=args.where, assume=args.assume, seconds=seconds,
                      deadline=deadline)
     if args.json:

@@ -29,6 +29,7 @@ def test_refutation_shows_a_real_counterexample() -> None:
     verdict = verify("diff(sigmoid(z), z) = (1 - sigmoid(z))*(1 + sigmoid(z))")
     z = verdict.counterexample["z"]
     s = 1 / (1 + math.exp(-z))
+    assert verdict.values is not None
     left, right = verdict.values
     assert left == pytest.approx(s * (1 - s), rel=1e-12)  # by hand, not by symgrad
     assert right == pytest.approx((1 - s) * (1 + s), rel=1e-12)
@@ -65,8 +66,14 @@ def test_a_value_at_a_point() -> None:
 
 
 def test_time_limit_gives_undecided() -> None:
-    verdict = verify("diff(sigmoid(z), z) = sigmoid(z)*(1 - sigmoid(z))", seconds=0)
+    verdict = verify("diff(sigmoid(z), z) = sigmoid(z)*(1 - sigmoid(z))", seconds=1e-6)
     assert verdict.status == "UNDECIDED" and "ran past" in verdict.reason
+
+
+@pytest.mark.parametrize("seconds", [0, -1, math.nan, math.inf])
+def test_time_limit_must_be_positive_and_finite(seconds: float) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        verify("sin(pi) = 0", seconds=seconds)
 
 
 @pytest.mark.parametrize(
@@ -77,6 +84,10 @@ def test_time_limit_gives_undecided() -> None:
         ("__import__('os').system('ls') = 1", "not allowed"),
         ("sigmod(z) = 1", "unknown function 'sigmod'"),
         ("diff(z, 2) = 1", "a variable"),
+        ("diff(z, pi) = 1", "a variable"),  # pi is the constant
+        ("gelu() = 1", "takes 1 argument"),
+        ("diff(diff(sin(z), z, 15), z, 6) = 1", "order 21 in all: at most 20"),
+        ("z = " + "+z" * 1000, "2004 characters, at most 2000"),
     ],
 )
 def test_bad_claims(claim: str, message: str) -> None:
@@ -89,7 +100,8 @@ def test_bad_claims(claim: str, message: str) -> None:
     [
         (["diff(softplus(z), z) = sigmoid(z)"], 0, "PROVED"),
         (["diff(softplus(z), z) = sigmoid(-z)"], 1, "REFUTED"),
-        (["diff(sigmoid(z), z) = sigmoid(z)*(1 - sigmoid(z))", "--time-limit", "0"], 3, "UNDECIDED"),
+        (["diff(sigmoid(z), z) = sigmoid(z)*(1 - sigmoid(z))", "--time-limit", "0.001"], 3,
+         "UNDECIDED"),
     ],
 )
 def test_exit_status_and_json(args: list[str], status: int, verdict: str) -> None:
