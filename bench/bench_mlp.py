@@ -22,7 +22,7 @@ import time
 import sympy
 
 import symgrad
-from symgrad.build import build
+from symgrad.engine.build import build
 
 NAIVE_BUDGET = 20.0  # seconds; once a naive run takes longer, larger networks skip it
 

@@ -1,10 +1,10 @@
 """symgrad: neural networks and chain-rule calculus, derived symbolically and worked out."""
 
-from .errors import NumericError, ProblemError, SymgradError
-from .solution import Gradient, Solution, solve
-from .spec import ProblemSpec, load_problem, read_problem
-from .vector import vector_gradient
-from .verify import Verdict, verify
+from symgrad.errors import NumericError, ProblemError, SymgradError
+from symgrad.engine.solution import Gradient, Solution, solve
+from symgrad.input.spec import ProblemSpec, load_problem, read_problem
+from symgrad.analyses.vector import vector_gradient
+from symgrad.proof.verify import Verdict, verify
 
 __all__ = [
     "Gradient",

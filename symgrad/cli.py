@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .errors import SymgradError
-from .pdf import LatexError
+from symgrad.errors import SymgradError
+from symgrad.output.pdf import LatexError
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -65,9 +65,9 @@ def render(problem: Path, output: Path, templates: str | None, keys: Sequence[bo
     """Write the answer key (output/<stem>.tex) and/or the question sheet (<stem>-questions.tex),
     and their PDFs. Every document is made before any file is written, so that an error (a
     LaTeX error in the question sheet, say) leaves no file of this problem behind."""
-    from . import outfile
-    from .pdf import compile_pdf
-    from .solution import solve
+    from symgrad.output import outfile
+    from symgrad.output.pdf import compile_pdf
+    from symgrad.engine.solution import solve
 
     solved = solve(problem)
     files: dict[Path, str | bytes] = {}
@@ -116,14 +116,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.templates and not Path(args.templates).is_dir():
             raise SymgradError(f"{args.templates}: --templates: expected a folder of templates")
         if writes:
-            from .outfile import check_folder
+            from symgrad.output.outfile import check_folder
 
             check_folder(Path(args.output))
         if args.command == "examples":
             return examples_command(args)
         elif args.json or args.text:
-            from .solution import solve
-            from .text import summary
+            from symgrad.engine.solution import solve
+            from symgrad.output.text import summary
 
             solution = solve(args.problem)
             # allow_nan=False: the JSON is strict; the engine already refuses NaN and infinities
@@ -161,7 +161,7 @@ def examples_command(args: argparse.Namespace) -> int:
     if not problems:
         raise SymgradError(f"{args.folder}: no problem files (*.toml) in this folder")
     if args.pdf:
-        from .pdf import engine
+        from symgrad.output.pdf import engine
 
         engine()  # no TeX engine: say so once, not once a file
     status = 0
@@ -181,7 +181,7 @@ def examples_command(args: argparse.Namespace) -> int:
 def verify_command(args: argparse.Namespace) -> int:
     import math
 
-    from .verify import command_start, verify
+    from symgrad.proof.verify import command_start, verify
 
     try:
         seconds = float(args.time_limit)
@@ -190,7 +190,7 @@ def verify_command(args: argparse.Namespace) -> int:
     if not (math.isfinite(seconds) and seconds > 0):
         raise SymgradError(f"--time-limit {args.time_limit!r}: expected a positive number of seconds")
     if args.bundled:
-        from .identities import IDENTITIES
+        from symgrad.proof.identities import IDENTITIES
 
         wrong = 0
         for identity in IDENTITIES:

@@ -1,4 +1,4 @@
-"""symgrad.collapse: every expected matrix below is multiplied out by hand."""
+"""symgrad.analyses.collapse: every expected matrix below is multiplied out by hand."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import sympy
 from sympy import Symbol
 
 import symgrad
-import symgrad.collapse as collapse_module
-from symgrad.collapse import collapse, equivalent_layer
-from symgrad.latex import textbook_latex
-from symgrad.notation import Notation, latex_names, symbol_names
-from symgrad.solution import Solution
+import symgrad.analyses.collapse as collapse_module
+from symgrad.analyses.collapse import collapse, equivalent_layer
+from symgrad.output.latex import textbook_latex
+from symgrad.output.notation import Notation, latex_names, symbol_names
+from symgrad.engine.solution import Solution
 
 
 def s(name: str) -> Symbol:

@@ -14,7 +14,7 @@ import sympy
 from sympy import Symbol
 
 import symgrad
-from symgrad.activations import sigmoid
+from symgrad.calculus.activations import sigmoid
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -279,7 +279,7 @@ def test_example_proofs(name: str, question: str, label: str, verdict: str) -> N
 
 
 def test_seed000_collapse_and_seed002_dependency() -> None:
-    from symgrad.collapse import equivalent_layer
+    from symgrad.analyses.collapse import equivalent_layer
 
     sol = part("seed000.toml", "1-2", "a")
     weights, bias = equivalent_layer(sol)
@@ -295,7 +295,7 @@ def test_seed000_collapse_and_seed002_dependency() -> None:
 
 
 def test_no_dependency_is_answered_no() -> None:
-    from symgrad.dependency import dependency
+    from symgrad.analyses.dependency import dependency
 
     problem = {"network": {"inputs": 1, "layer": [
         {"units": 1, "activation": "sigmoid", "biases": True},

@@ -132,8 +132,8 @@ def test_unknown_targets_give_gradients_linear_in_y(seed: int) -> None:
 
 
 def test_random_cases_cover_every_activation_and_loss() -> None:
-    from symgrad.activations import ACTIVATIONS
-    from symgrad.losses import LOSSES
+    from symgrad.calculus.activations import ACTIVATIONS
+    from symgrad.calculus.losses import LOSSES
 
     cases = [random_case(seed) for seed in range(36)]
     activations = {l["activation"] for c in cases for l in c["network"]["layer"]}

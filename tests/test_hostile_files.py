@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from symgrad import outfile
+from symgrad.output import outfile
 from symgrad.errors import SymgradError
-from symgrad.pdf import LatexError, build_pdf
+from symgrad.output.pdf import LatexError, build_pdf
 
 from cli import ROOT, assert_bad_input, run
 from test_pdf import needs_tex

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli import assert_bad_input, run_here as run
-from symgrad import limits
+from symgrad.input import limits
 
 
 def graph_file(define: dict[str, str], data: str = "", extra: str = "") -> str:

@@ -12,9 +12,9 @@ import pytest
 
 import symgrad
 from symgrad.errors import ProblemError
-from symgrad.latex import variable_latex
-from symgrad.latexcheck import MAX_LENGTH, checked_math
-from symgrad.render import escape_tex
+from symgrad.output.latex import variable_latex
+from symgrad.input.latexcheck import MAX_LENGTH, checked_math
+from symgrad.output.render import escape_tex
 
 from cli import ROOT, assert_bad_input, run
 

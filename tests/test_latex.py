@@ -1,4 +1,4 @@
-"""symgrad.latex: every expected string below is written by hand, as an answer sheet should read."""
+"""symgrad.output.latex: every expected string below is written by hand, as an answer sheet should read."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import sympy
 from sympy import Derivative, Function, Heaviside, Mul, Symbol, cos, exp, sign, symbols
 
-from symgrad.activations import sigmoid
-from symgrad.latex import Number, format_number, substituted_latex, textbook_latex
+from symgrad.calculus.activations import sigmoid
+from symgrad.output.latex import Number, format_number, substituted_latex, textbook_latex
 
 yhat, y, a, a1, z, x2, g1, g2, W, p = symbols("yhat y a a1 z x2 g1 g2 W p")
 g = Function("g")

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import symgrad
-from symgrad.matrixform import backprop_numbers, matrix_form
-from symgrad.notation import latex_names
+from symgrad.analyses.matrixform import backprop_numbers, matrix_form
+from symgrad.output.notation import latex_names
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "two_two_two.toml"
 # examples/two_two_two.toml, written out by hand

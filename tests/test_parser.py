@@ -10,8 +10,8 @@ import pytest
 import sympy
 from sympy import Float, Integer, Max, Min, Rational, Symbol
 
-from symgrad import parser
-from symgrad.parser import DEFAULT_FUNCTIONS, ExpressionError, parse_expression
+from symgrad.input import parser
+from symgrad.input.parser import DEFAULT_FUNCTIONS, ExpressionError, parse_expression
 
 NAMES = ("x", "y", "a", "b", "c", "x1", "x2")
 x, y, a, b, c, x1, x2 = (Symbol(name, real=True) for name in NAMES)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import symgrad
-from symgrad.pdf import build_pdf
+from symgrad.output.pdf import build_pdf
 
 from cli import ROOT, run
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))

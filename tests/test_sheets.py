@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import symgrad
-from symgrad.render import escape_tex
+from symgrad.output.render import escape_tex
 
 from cli import ROOT, assert_bad_input, run
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
@@ -55,7 +55,7 @@ def engine_values(sheet: object) -> list[tuple[str, object]]:
     """What the engine computed, in the order the sheet shows it."""
     parts = [p for q in sheet.questions for p in q.parts] if hasattr(sheet, "questions") else None
     if parts is None:
-        from symgrad.sheet import sheet_of
+        from symgrad.analyses.sheet import sheet_of
 
         parts = [p for q in sheet_of(sheet).questions for p in q.parts]
     out: list[tuple[str, object]] = []

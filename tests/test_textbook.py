@@ -10,8 +10,8 @@ import sympy
 from sympy import Derivative, Function, Heaviside, Symbol, exp
 
 import symgrad
-from symgrad import activations as act
-from symgrad.textbook import textbook_head
+from symgrad.calculus import activations as act
+from symgrad.calculus.textbook import textbook_head
 
 z = Symbol("z", real=True)
 ELEMENTWISE = {
@@ -71,7 +71,7 @@ def test_softmax_jacobian_and_rewrite() -> None:
 
 
 def test_sigmoid_numbers_are_stable() -> None:
-    from symgrad.numeric import stable_sigmoid, stable_softplus
+    from symgrad.engine.numeric import stable_sigmoid, stable_softplus
 
     assert stable_sigmoid(1000.0) == 1.0
     assert stable_sigmoid(-1000.0) == 0.0
@@ -154,8 +154,8 @@ def test_displayed_forms_are_certified() -> None:
 
 
 def test_random_points_certificate_catches_a_wrong_form() -> None:
-    from symgrad.build import build
-    from symgrad.certify import CertificationError, Certifier
+    from symgrad.engine.build import build
+    from symgrad.engine.certify import CertificationError, Certifier
 
     graph = build(symgrad.read_problem(one_unit_network("sigmoid")))
     wrong = (yhat - y) * (1 - yhat) * (1 + yhat) * Symbol("x[1]", real=True)  # σ' = (1−σ)(1+σ)
@@ -191,7 +191,7 @@ def test_activation_latex(expr: sympy.Expr, latex: str) -> None:
     ],
 )
 def test_latex_names(name: str, latex: str) -> None:
-    from symgrad.notation import Notation, latex_names, symbol_names
+    from symgrad.output.notation import Notation, latex_names, symbol_names
 
     names = latex_names(["W2[1,1]", "W3[12,1]", "b1[2]", "yhat[1]", "yhat[2]", "x[3]", "x[1]",
                          "z2[1]", "z2[2]", "L", "x1", "alpha"], Notation())
@@ -214,7 +214,7 @@ def test_latex_names(name: str, latex: str) -> None:
     ],
 )
 def test_notation(notation: dict, name: str, latex: str) -> None:
-    from symgrad.notation import Notation, latex_names
+    from symgrad.output.notation import Notation, latex_names
 
     names = ["x[1]", "x[2]", "W1[1,1]", "W1[1,2]", "W1[2,1]", "W1[2,2]", "b1[1]", "b1[2]",
              "z1[1]", "z1[2]", "a1[1]", "a1[2]", "W2[1,1]", "W2[2,1]", "b2[1]", "z2[1]", "yhat[1]",

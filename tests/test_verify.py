@@ -10,8 +10,8 @@ import cli
 
 import pytest
 
-from symgrad.identities import IDENTITIES
-from symgrad.verify import ClaimError, verify
+from symgrad.proof.identities import IDENTITIES
+from symgrad.proof.verify import ClaimError, verify
 
 
 

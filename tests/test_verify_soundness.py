@@ -15,8 +15,8 @@ import cli
 import mpmath
 import pytest
 
-import symgrad.activations as act
-from symgrad.verify import verify
+import symgrad.calculus.activations as act
+from symgrad.proof.verify import verify
 
 BCE = "-(y*log(a) + (1 - y)*log(1 - a))"
 LINEAR = ("z = w*x + b", "a = 1/(1 + exp(-z))")
@@ -110,7 +110,7 @@ def test_badly_conditioned_truths_are_proved(claim: str, where: tuple[str, ...])
 
 def test_the_search_alone_never_refutes_them() -> None:
     # the proof usually ends a true claim before the search reaches the edges: search them all
-    from symgrad.verify import Claim, Search, definitions_in, exact, read_claim, split_claim
+    from symgrad.proof.verify import Claim, Search, definitions_in, exact, read_claim, split_claim
 
     for claim, where in TRUE:
         left, at_left, right, at_right = split_claim(claim)

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import sympy
 from sympy import Expr, Matrix
 
-from .certify import compose
-from .latex import format_number, substituted_latex, textbook_latex
-from .notation import symbol_names
+from symgrad.engine.certify import compose
+from symgrad.output.latex import format_number, substituted_latex, textbook_latex
+from symgrad.output.notation import symbol_names
 
 if TYPE_CHECKING:
-    from .solution import Solution
+    from symgrad.engine.solution import Solution
 
 
 def equivalent_layer(solution: Solution) -> tuple[Matrix, Matrix] | None:

@@ -39,11 +39,11 @@ from mpmath import iv
 from sympy import Abs, Expr, Heaviside, Piecewise, Rational, Symbol, exp, log
 from sympy.core.function import AppliedUndef
 
-from . import activations as act
-from .definitions import DEFINITIONS, KINKED, definitions_in, gelu, mish
-from .errors import SymgradError
-from .parser import DEFAULT_FUNCTIONS, ExpressionError, parse_expression
-from .spec import UNSPECIFIED_ACTIVATION
+from symgrad.calculus import activations as act
+from symgrad.calculus.definitions import DEFINITIONS, KINKED, definitions_in, gelu, mish
+from symgrad.errors import SymgradError
+from symgrad.input.parser import DEFAULT_FUNCTIONS, ExpressionError, parse_expression
+from symgrad.input.spec import UNSPECIFIED_ACTIVATION
 
 __all__ = ["DEFINITIONS", "ClaimError", "Verdict", "definitions_in", "verify"]
 

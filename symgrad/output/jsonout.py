@@ -8,12 +8,12 @@ import sympy
 
 from sympy import Expr
 
-from .latex import textbook_latex
-from .notation import Notation, latex_names, symbol_names
-from .numeric import Value
+from symgrad.output.latex import textbook_latex
+from symgrad.output.notation import Notation, latex_names, symbol_names
+from symgrad.engine.numeric import Value
 
 if TYPE_CHECKING:
-    from .solution import Solution
+    from symgrad.engine.solution import Solution
 
 
 def plain_product(expr: Expr) -> bool:

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 import sympy
 from sympy import Expr, Integer
 
-from .backward import derive, reverse_sweep
-from .certify import compose, concrete
-from .errors import NumericError
-from .numeric import evaluate, is_float
+from symgrad.engine.backward import derive, reverse_sweep
+from symgrad.engine.certify import compose, concrete
+from symgrad.errors import NumericError
+from symgrad.engine.numeric import evaluate, is_float
 
 if TYPE_CHECKING:
-    from .solution import Solution
+    from symgrad.engine.solution import Solution
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import sympy
 from sympy import Abs, Expr, Function, Heaviside, Piecewise, erf, exp, log, sqrt
 from sympy.printing.latex import LatexPrinter
 
-from . import activations as act
+from symgrad.calculus import activations as act
 
 
 class gelu(Function):  # noqa: N801  (sympy's convention: functions are lower case)

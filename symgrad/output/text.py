@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .jsonout import number
+from symgrad.output.jsonout import number
 
 
 def shown(value: Any) -> str:

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import SymgradError
+from symgrad.errors import SymgradError
 
 
 def _umask() -> int:

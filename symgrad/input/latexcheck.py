@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import ProblemError
+from symgrad.errors import ProblemError
 
 MAX_LENGTH = 100  # characters: a symbol's name, not a paragraph
 MAX_DEPTH = 8  # nested braces

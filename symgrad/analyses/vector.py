@@ -21,14 +21,14 @@ import sympy
 from sympy import Expr, Function, Symbol
 from sympy.printing.latex import LatexPrinter
 
-from . import activations as act
-from .errors import ProblemError
-from .latex import variable_latex
-from .latexcheck import checked_math
-from .parser import DEFAULT_FUNCTIONS, ExpressionError, parse_expression
-from .spec import IDENTIFIER, Reader
-from .textbook import simplest
-from .verify import definitions_in
+from symgrad.calculus import activations as act
+from symgrad.errors import ProblemError
+from symgrad.output.latex import variable_latex
+from symgrad.input.latexcheck import checked_math
+from symgrad.input.parser import DEFAULT_FUNCTIONS, ExpressionError, parse_expression
+from symgrad.input.spec import IDENTIFIER, Reader
+from symgrad.calculus.textbook import simplest
+from symgrad.proof.verify import definitions_in
 
 U = Symbol("u", real=True)  # wᵀx (for the example i, inside a sum)
 N = Symbol("N", real=True, nonnegative=True)  # ‖w‖²

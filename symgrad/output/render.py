@@ -21,19 +21,19 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 import sympy
 from sympy import Expr, Symbol
 
-from .errors import SymgradError
-from .latex import format_number, substituted_latex, textbook_latex, variable_latex
-from .collapse import collapse
-from .figures import graph_figure, network_figure, plot_figure
-from .matrixform import matrix_form
-from .vector import vector_latex
-from .notation import latex_names, symbol_names
-from .verify import DEFINITIONS, Verdict, definitions_in
+from symgrad.errors import SymgradError
+from symgrad.output.latex import format_number, substituted_latex, textbook_latex, variable_latex
+from symgrad.analyses.collapse import collapse
+from symgrad.output.figures import graph_figure, network_figure, plot_figure
+from symgrad.analyses.matrixform import matrix_form
+from symgrad.analyses.vector import vector_latex
+from symgrad.output.notation import latex_names, symbol_names
+from symgrad.proof.verify import DEFINITIONS, Verdict, definitions_in
 
 if TYPE_CHECKING:
-    from .dependency import Dependency
-    from .sheet import Part, Sheet
-    from .solution import Gradient, Solution
+    from symgrad.analyses.dependency import Dependency
+    from symgrad.analyses.sheet import Part, Sheet
+    from symgrad.engine.solution import Gradient, Solution
 
 TEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
@@ -83,7 +83,7 @@ def template_folder() -> Path:
     try:  # a namespace package: ask for a file in it, whose folder is the one to load from
         return Path(str(resources.files("symgrad.templates").joinpath("sheet.tex.j2"))).parent
     except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "templates"
+        return Path(__file__).resolve().parents[2] / "templates"
 
 
 class TemplateLoader(jinja2.FileSystemLoader):

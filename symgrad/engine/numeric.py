@@ -18,8 +18,8 @@ from typing import Any
 import sympy
 from sympy import Expr, Symbol
 
-from . import activations as act
-from .errors import NumericError
+from symgrad.calculus import activations as act
+from symgrad.errors import NumericError
 
 Value = Any  # a float/int, or a sympy expression where a symbol has no value
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .errors import ProblemError
+from symgrad.errors import ProblemError
 
 FILE_BYTES = 1_000_000  # a problem or sheet file; also stops /dev/zero and other endless files
 NESTING = 12  # tables and arrays inside each other (a sheet needs 6: question.part.network.layer.weights[i])

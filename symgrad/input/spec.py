@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
-from . import limits
-from .activations import ACTIVATIONS
-from .errors import ProblemError
-from .losses import LOSSES
+from symgrad.input import limits
+from symgrad.calculus.activations import ACTIVATIONS
+from symgrad.errors import ProblemError
+from symgrad.calculus.losses import LOSSES
 
 # A weight, bias, input or target: a number, or None/a name to keep it symbolic.
 Value = int | float | str | None

@@ -10,13 +10,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .backward import reverse_sweep
-from .graph import symbol
-from .latex import format_number, textbook_latex
-from .numeric import Value, evaluate, is_float
+from symgrad.engine.backward import reverse_sweep
+from symgrad.engine.graph import symbol
+from symgrad.output.latex import format_number, textbook_latex
+from symgrad.engine.numeric import Value, evaluate, is_float
 
 if TYPE_CHECKING:
-    from .solution import Solution
+    from symgrad.engine.solution import Solution
 
 CONVENTION = (r"$W^{[l]}$ has one row per unit of layer $l$ (rows = output units, columns = input "
               r"units), as \texttt{torch.nn.Linear}.")

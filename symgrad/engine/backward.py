@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import sympy
 from sympy import Expr, Integer, Symbol
 
-from .graph import Graph, Node, symbol
-from .textbook import simplest, textbook_head
+from symgrad.engine.graph import Graph, Node, symbol
+from symgrad.calculus.textbook import simplest, textbook_head
 
 # Beyond this many chain-rule paths a derivation is shown in δ form, not path by path.
 PATH_LIMIT = 8

@@ -21,8 +21,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from . import outfile
-from .errors import SymgradError
+from symgrad.output import outfile
+from symgrad.errors import SymgradError
 
 PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures latexmk"
 TIME_LIMIT = 300  # seconds for one document

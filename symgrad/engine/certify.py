@@ -15,10 +15,10 @@ import sympy
 from sympy import Expr, Symbol
 from sympy.core.function import AppliedUndef
 
-from .errors import NumericError
-from .graph import Graph
-from .numeric import evaluate, is_float
-from .textbook import one_hot_substitution
+from symgrad.errors import NumericError
+from symgrad.engine.graph import Graph
+from symgrad.engine.numeric import evaluate, is_float
+from symgrad.calculus.textbook import one_hot_substitution
 
 # Past this many tree nodes in the composed expression, the naive derivative is too costly to
 # serve as a second method; such graphs are certified locally: every factor and output head is

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .activations import ACTIVATIONS
-from .graph import Graph
-from .latex import variable_latex
+from symgrad.calculus.activations import ACTIVATIONS
+from symgrad.engine.graph import Graph
+from symgrad.output.latex import variable_latex
 
 # pgfplots expressions of each activation and its derivative (x is pgfplots' variable).
 PLOTS: dict[str, tuple[str, str, str, str]] = {  # name: (g, g', LaTeX of g, LaTeX of g')

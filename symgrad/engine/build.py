@@ -13,7 +13,7 @@ import sympy
 from sympy import Expr, Integer, Symbol, factor_terms
 from sympy.core.function import AppliedUndef
 
-from .activations import (
+from symgrad.calculus.activations import (
     ACTIVATIONS,
     EXPRESSION_FUNCTIONS,
     Activation,
@@ -21,12 +21,12 @@ from .activations import (
     sigmoid,
     unspecified,
 )
-from . import limits
-from .errors import ProblemError
-from .graph import Graph, Node, Number, symbol
-from .losses import LOSSES
-from .parser import DEFAULT_FUNCTIONS, ExpressionError, parse_expression
-from .spec import LayerSpec, ProblemSpec, Value, is_number
+from symgrad.input import limits
+from symgrad.errors import ProblemError
+from symgrad.engine.graph import Graph, Node, Number, symbol
+from symgrad.calculus.losses import LOSSES
+from symgrad.input.parser import DEFAULT_FUNCTIONS, ExpressionError, parse_expression
+from symgrad.input.spec import LayerSpec, ProblemSpec, Value, is_number
 
 FUNCTIONS = {**DEFAULT_FUNCTIONS, **EXPRESSION_FUNCTIONS}
 

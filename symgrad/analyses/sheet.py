@@ -14,17 +14,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import limits
-from .errors import NumericError, ProblemError
-from .latexcheck import checked_math
-from .notation import STYLES, Notation
-from .render import notebook_latex, render_sheet
-from .solution import Solution, solve_spec
-from .figures import PLOTS
-from .spec import ProblemSpec, Reader, is_number, read_problem, read_toml
-from .dependency import Dependency, dependency
-from .vector import VectorGradient, read_vector, vector_json
-from .verify import ClaimError, Verdict, verify
+from symgrad.input import limits
+from symgrad.errors import NumericError, ProblemError
+from symgrad.input.latexcheck import checked_math
+from symgrad.output.notation import STYLES, Notation
+from symgrad.output.render import notebook_latex, render_sheet
+from symgrad.engine.solution import Solution, solve_spec
+from symgrad.output.figures import PLOTS
+from symgrad.input.spec import ProblemSpec, Reader, is_number, read_problem, read_toml
+from symgrad.analyses.dependency import Dependency, dependency
+from symgrad.analyses.vector import VectorGradient, read_vector, vector_json
+from symgrad.proof.verify import ClaimError, Verdict, verify
 
 SHOWABLE = ("forward", "loss", "gradients", "update")
 SHOW_EXTRA = ("paths", "matrix", "collapse")  # opt in: paths highlighted on the figure,

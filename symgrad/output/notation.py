@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sympy import Symbol
 
-from .latex import variable_latex
+from symgrad.output.latex import variable_latex
 
 STYLES = ("bracket", "paren", "flat")
 INDEXED = re.compile(r"(?P<base>[A-Za-z]+?)(?P<layer>\d*)\[(?P<index>[\d,]+)\]\Z")

@@ -15,15 +15,15 @@ from typing import Any
 import sympy
 from sympy import Expr, Symbol
 
-from .backward import Derivation, Sweep, derive, reverse_sweep
-from .build import build
-from .certify import Certifier, compose
-from .errors import NumericError, ProblemError
-from .graph import Graph
-from .jsonout import solution_json
-from .numeric import Value, as_number, evaluate
-from .notation import Notation
-from .spec import ProblemSpec
+from symgrad.engine.backward import Derivation, Sweep, derive, reverse_sweep
+from symgrad.engine.build import build
+from symgrad.engine.certify import Certifier, compose
+from symgrad.errors import NumericError, ProblemError
+from symgrad.engine.graph import Graph
+from symgrad.output.jsonout import solution_json
+from symgrad.engine.numeric import Value, as_number, evaluate
+from symgrad.output.notation import Notation
+from symgrad.input.spec import ProblemSpec
 
 REQUEST = re.compile(r"d(?P<top>[^/]+)/d(?P<wrt>[^/]+)\Z")
 
@@ -61,12 +61,12 @@ class Solution:
 
     def to_latex(self, templates: str | Path | None = None, key: bool = True) -> str:
         """The answer key (or with key=False the question sheet) as a LaTeX document."""
-        from .sheet import sheet_of
+        from symgrad.analyses.sheet import sheet_of
 
         return sheet_of(self).to_latex(templates, key)
 
     def _repr_latex_(self) -> str:
-        from .sheet import sheet_of
+        from symgrad.analyses.sheet import sheet_of
 
         return sheet_of(self)._repr_latex_()
 
@@ -82,7 +82,7 @@ def solve(problem: str | Path | ProblemSpec) -> Any:
             return solve_spec(problem)
         except NumericError as error:
             raise NumericError(f"{problem.source}: {error}") from None
-    from .sheet import load_sheet
+    from symgrad.analyses.sheet import load_sheet
 
     sheet = load_sheet(problem)
     return sheet.single or sheet
