@@ -1,13 +1,17 @@
 """symgrad: neural networks and chain-rule calculus, derived symbolically and worked out."""
 
+__version__ = "0.2.0"
+
 from symgrad.errors import NumericError, ProblemError, SymgradError
-from symgrad.engine.solution import Gradient, Solution, solve
+from symgrad.api import Gradient, Sheet, Solution, compile, solve
 from symgrad.input.spec import ProblemSpec, load_problem, read_problem
 from symgrad.analyses.vector import vector_gradient
 from symgrad.proof.verify import Verdict, verify
 
 __all__ = [
     "Gradient",
+    "Sheet",
+    "compile",
     "NumericError",
     "ProblemError",
     "ProblemSpec",

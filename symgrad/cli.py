@@ -10,14 +10,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import contextlib
 import json
 import signal
 import sys
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from symgrad import __version__
 from symgrad.errors import SymgradError
 from symgrad.output.pdf import LatexError
 
@@ -33,18 +36,19 @@ def parser() -> argparse.ArgumentParser:
     top = OneLineParser(
         prog="symgrad", description="Chain-rule derivations of neural networks, worked out."
     )
+    top.add_argument("--version", action="version", version=f"symgrad {__version__}")
     commands = top.add_subparsers(dest="command", required=True)
     solve = commands.add_parser("solve", help="solve a problem file and write its answer key")
     solve.add_argument("problem", help="a problem or sheet file (TOML)")
     solve.add_argument("--json", action="store_true", help="print the solution as one JSON object")
     solve.add_argument("--text", action="store_true", help="print a plain-text summary instead")
-    which = solve.add_mutually_exclusive_group()
-    which.add_argument("--key", dest="key", action="store_true", default=True,
-                       help="write the answer key (the default)")
-    which.add_argument("--questions", dest="key", action="store_false",
+    solve.add_argument("--key", action="store_true",
+                       help="write the answer key (the default; with --questions, both)")
+    solve.add_argument("--questions", action="store_true",
                        help="write the question sheet: no solutions, space to answer")
     examples = commands.add_parser("examples", help="write the answer key of every example")
-    examples.add_argument("--from", dest="folder", default="examples", help="the problem folder")
+    examples.add_argument("--from", dest="folder", default=None,
+                          help="the problem folder (default: the examples installed with symgrad)")
     verify = commands.add_parser("verify", help="prove or refute a claimed identity")
     verify.add_argument("claim", nargs="?", help='e.g. "diff(tanh(z), z) = 1 - tanh(z)**2"')
     verify.add_argument("--where", action="append", default=[], help='a definition "s = ..."')
@@ -54,22 +58,32 @@ def parser() -> argparse.ArgumentParser:
                         help="seconds for the whole command (for each claim with --bundled)")
     verify.add_argument("--bundled", action="store_true", help="check the bundled identities")
     for command in (solve, examples):
-        command.add_argument("-o", "--output", default="output", help="where to write the .tex")
+        command.add_argument("-o", "--output", default=None,
+                             help="the folder to write in (default output/); for solve, - writes "
+                                  "the .tex to standard output")
+        command.add_argument("--precision", type=int, default=None, metavar="N",
+                             help="significant figures shown (1 to 15; default: the sheet's own)")
         command.add_argument("--pdf", action="store_true", help="also build the PDF (LaTeX)")
         command.add_argument("--templates", help="a folder of templates that override the built-in")
     return top
 
 
+def solved_at(problem: Path, precision: int | None) -> Any:
+    """The solved problem or sheet, at the precision asked for on the command line."""
+    from symgrad.api import solve
+
+    solved = solve(problem)
+    return solved if precision is None else dataclasses.replace(solved, precision=precision)
+
+
 def render(problem: Path, output: Path, templates: str | None, keys: Sequence[bool],
-           pdf: bool) -> list[Path]:
+           pdf: bool, precision: int | None = None) -> list[Path]:
     """Write the answer key (output/<stem>.tex) and/or the question sheet (<stem>-questions.tex),
     and their PDFs. Every document is made before any file is written, so that an error (a
     LaTeX error in the question sheet, say) leaves no file of this problem behind."""
     from symgrad.output import outfile
     from symgrad.output.pdf import compile_pdf
-    from symgrad.engine.solution import solve
-
-    solved = solve(problem)
+    solved = solved_at(problem, precision)
     files: dict[Path, str | bytes] = {}
     for key in keys:
         latex = solved.to_latex(templates, key)
@@ -102,7 +116,7 @@ def say(message: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     writes = args.command == "examples" or (
-        args.command == "solve" and not (args.json or args.text))
+        args.command == "solve" and not (args.json or args.text) and args.output != "-")
     saved = {each: signal.getsignal(each) for each in (signal.SIGINT, signal.SIGTERM)}
     if writes:  # not for verify: its forked prover is ended with SIGTERM and must just die
         try:
@@ -113,25 +127,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "verify":
             return verify_command(args)
-        if args.templates and not Path(args.templates).is_dir():
-            raise SymgradError(f"{args.templates}: --templates: expected a folder of templates")
-        if writes:
-            from symgrad.output.outfile import check_folder
-
-            check_folder(Path(args.output))
+        check_options(args)
         if args.command == "examples":
             return examples_command(args)
-        elif args.json or args.text:
-            from symgrad.engine.solution import solve
+        if args.json or args.text:
             from symgrad.output.text import summary
 
-            solution = solve(args.problem)
+            solution = solved_at(Path(args.problem), args.precision)
             # allow_nan=False: the JSON is strict; the engine already refuses NaN and infinities
-            print(json.dumps(solution.to_json(), indent=1, allow_nan=False) if args.json
-                  else summary(solution))
+            text = (json.dumps(solution.to_json(), indent=1, allow_nan=False) + "\n" if args.json
+                    else summary(solution) + "\n")
+            if args.json and args.output not in (None, "-"):
+                from symgrad.output import outfile
+
+                target = Path(args.output) / f"{Path(args.problem).stem}.json"
+                outfile.write(target, text)
+                print(f"wrote {target}")
+            else:
+                sys.stdout.write(text)
+        elif args.output == "-":
+            solved = solved_at(Path(args.problem), args.precision)
+            sys.stdout.write(solved.to_latex(args.templates, not args.questions))
         else:
-            for path in render(Path(args.problem), Path(args.output), args.templates, (args.key,),
-                               args.pdf):
+            keys = [True] * (args.key or not args.questions) + [False] * args.questions
+            for path in render(Path(args.problem), Path(args.output or "output"), args.templates,
+                               keys, args.pdf, args.precision):
                 print(f"wrote {path}")
     except LatexError as error:
         say(error)
@@ -154,12 +174,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """The options of solve and examples, checked before any work is done."""
+    if args.templates and not Path(args.templates).is_dir():
+        raise SymgradError(f"{args.templates}: --templates: expected a folder of templates")
+    if args.precision is not None and not 1 <= args.precision <= 15:
+        raise SymgradError(f"--precision {args.precision}: expected significant figures from 1 to 15")
+    if args.output == "-":
+        if args.command != "solve" or args.pdf or args.text or (args.key and args.questions):
+            raise SymgradError("-o -: writes one .tex (or the JSON) to standard output; "
+                               "not with --pdf, --text, examples or both --key and --questions")
+        return
+    if args.command == "examples" or not (args.json or args.text) or args.output is not None:
+        from symgrad.output.outfile import check_folder
+
+        check_folder(Path(args.output or "output"))
+
+
+def examples_folder() -> Path:
+    """The examples installed with symgrad (symgrad.examples in the wheel; examples/ beside
+    the package in a checkout)."""
+    try:
+        return Path(str(resources.files("symgrad.examples").joinpath("two_two_two.toml"))).parent
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "examples"
+
+
 def examples_command(args: argparse.Namespace) -> int:
     """Render every problem in the folder; a bad one is one line and the rest still get done.
     Exit status 2 if any problem file was bad, 3 if only LaTeX failed, else 0."""
-    problems = sorted(Path(args.folder).glob("*.toml"))
+    folder = Path(args.folder) if args.folder else examples_folder()
+    problems = sorted(folder.glob("*.toml"))
     if not problems:
-        raise SymgradError(f"{args.folder}: no problem files (*.toml) in this folder")
+        raise SymgradError(f"{folder}: no problem files (*.toml) in this folder")
     if args.pdf:
         from symgrad.output.pdf import engine
 
@@ -167,7 +214,8 @@ def examples_command(args: argparse.Namespace) -> int:
     status = 0
     for problem in problems:
         try:
-            written = render(problem, Path(args.output), args.templates, (True, False), args.pdf)
+            written = render(problem, Path(args.output or "output"), args.templates, (True, False),
+                             args.pdf, args.precision)
         except SymgradError as error:
             message = str(error)
             say(message if str(problem) in message else f"{problem}: {message}")

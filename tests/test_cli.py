@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from cli import assert_bad_input, run
+# In this process: the JSON and the messages are what these tests are about; the real process
+# (`python -m symgrad` and its exit status) is run in test_hostile_files and test_pdf.
+from cli import assert_bad_input, run_here as run
 
 
 def test_json_contract() -> None:
     out = run("solve", "examples/two_two_two.toml", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert set(data) == {"title", "values", "gradients", "updated"}
+    assert set(data) == {"title", "values", "gradients", "updated", "deltas"}
     assert data["title"] == "A 2-2-2 network"
     assert data["values"]["z1[1]"] == pytest.approx(0.3775)
     assert {"yhat[1]", "yhat[2]", "L", "a1[2]", "z2[2]"} <= set(data["values"])
@@ -37,6 +39,13 @@ def test_json_contract() -> None:
     d_h2 = (d[0] * 0.45 + d[1] * 0.55) * h[1] * (1 - h[1])
     assert data["updated"] == {"W2[1,1]": pytest.approx(0.35891648, abs=1e-8),
                                "b1[2]": pytest.approx(0.35 - 0.5 * d_h2, rel=1e-12)}
+    # the δ of each node the asked gradients pass through, by hand
+    deltas = data["deltas"]
+    assert deltas["dL/dz2[1]"] == pytest.approx(d[0], rel=1e-12)
+    assert deltas["dL/dz2[2]"] == pytest.approx(d[1], rel=1e-12)
+    assert deltas["dL/dz1[2]"] == pytest.approx(d_h2, rel=1e-12)
+    assert deltas["dL/dyhat[1]"] == pytest.approx(o[0] - 0.01, rel=1e-12)
+    assert not {"dL/dW2[1,1]", "dL/dx[1]"} & set(deltas)  # a leaf's adjoint is its gradient
 
 
 def test_graph_json_holds_every_variable() -> None:
@@ -53,6 +62,45 @@ def test_symbolic_values_are_strings() -> None:
     value = part["gradients"]["dL/dW2[1,1]"]["value"]
     assert isinstance(value, str) and "y[1]" in value
     assert isinstance(part["values"]["yhat[1]"], float)
+
+
+def test_sheet_json_carries_the_analyses() -> None:
+    """seed000: the collapse (1-2 a), the matrix form (3-4 b) and the proofs (5), each against
+    numbers worked out here; seed002: the dependency (2.3)."""
+    data = json.loads(run("solve", "examples/seed000.toml", "--json").stdout)
+    parts = {(q["number"], p["label"]): p for q in data["questions"] for p in q["parts"]}
+    collapse = parts["1-2", "a"]["collapse"]
+    assert collapse["weights"] == [["W1[1,1]*W2[1,1] + W1[2,1]*W2[1,2]",
+                                    "W1[1,2]*W2[1,1] + W1[2,2]*W2[1,2]"]]
+    assert collapse["biases"] == ["W2[1,1]*b1[1] + W2[1,2]*b1[2] + b2[1]"]
+    assert collapse["weight_values"] is None and collapse["certified"] is True
+    # 3-4: x = (0, 1), W1 = [[3, -1.5], [2, 3]], b1 = (3, 2.5), W2 = [[0.5, 1]], b2 = -1, y = 1
+    sig = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
+    h = [sig(-1.5 + 3), sig(3 + 2.5)]
+    o = sig(0.5 * h[0] + h[1] - 1)
+    d2 = (o - 1) * o * (1 - o)
+    pulled = [0.5 * d2, 1 * d2]
+    d1 = [pulled[j] * h[j] * (1 - h[j]) for j in range(2)]
+    one, two = parts["3-4", "b"]["matrix"]["layers"]
+    assert two["delta"] == pytest.approx([d2], rel=1e-12) and two["propagated"] is None
+    assert two["derivative"] == pytest.approx([o * (1 - o)], rel=1e-12)
+    assert two["weight_gradient"] == [pytest.approx([d2 * h[0], d2 * h[1]], rel=1e-12)]
+    assert one["delta"] == pytest.approx(d1, rel=1e-12)
+    assert one["propagated"] == pytest.approx(pulled, rel=1e-12)
+    assert one["weight_gradient"] == [[0, pytest.approx(d1[0], rel=1e-12)],
+                                      [0, pytest.approx(d1[1], rel=1e-12)]]  # x1 = 0
+    assert one["bias_gradient"] == pytest.approx(d1, rel=1e-12)
+    assert parts["3-4", "b"]["deltas"]["dL/dz1[1]"] == pytest.approx(d1[0], rel=1e-12)
+    proof = parts["5", "a"]["proof"]
+    assert proof["definitions"] == [["sigmoid(z)", "1/(1 + exp(-z))"]]
+    assert proof["left"][0] == "Derivative(sigmoid(z), z)" and proof["right"][-1] == proof["left"][-1]
+    assert parts["5", "b"]["proof"]["left"] == []  # refuted: no steps, a counterexample
+    assert "counterexample" in parts["5", "b"]["verify"]
+    data = json.loads(run("solve", "examples/seed002.toml", "--json").stdout)
+    (dependency,) = [p["dependency"] for q in data["questions"] for p in q["parts"] if "dependency" in p]
+    assert dependency["of"] == "dyhat[1]/dx[1]" and dependency["on"] == "b2[1]"
+    assert dependency["depends"] is True and dependency["through"] == ["z2[1]"]
+    assert "sigmoid(z2[1])" in dependency["derivative"] and dependency["witness"]
 
 
 def test_text_summary() -> None:

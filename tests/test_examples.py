@@ -7,7 +7,6 @@ the source documents print are checked where they are right.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import sympy
@@ -16,23 +15,25 @@ from sympy import Symbol
 import symgrad
 from symgrad.calculus.activations import sigmoid
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from conftest import part as sheet_part, solved
+from oracle import central_difference
 
 
 def sig(z: float) -> float:
     return 1 / (1 + math.exp(-z))
 
 
+def softplus(z: float) -> float:
+    return math.log(1 + math.exp(z))
+
+
 def solve(name: str) -> symgrad.Solution:
-    return symgrad.solve(EXAMPLES / name)
+    return solved(name.removesuffix(".toml"))  # each example solved once per session
 
 
 def part(name: str, question: str, label: str = "") -> symgrad.Solution:
     """The solution of one part of an example sheet."""
-    sheet = symgrad.solve(EXAMPLES / name)
-    (q,) = [q for q in sheet.questions if q.number == question]
-    (p,) = [p for p in q.parts if p.label == label]
-    return p.solution
+    return sheet_part(name.removesuffix(".toml"), question, label).solution
 
 
 def s(name: str) -> Symbol:
@@ -148,9 +149,10 @@ def test_seed001_sigmoid_derivative_from_definition() -> None:
     sol = part("seed001.toml", "3.1", "a")
     z = s("z")
     g = sol.gradients["df/dz"]
-    assert g.value == pytest.approx(0.25)
-    difference = g.derivation.result - sigmoid(z) * (1 - sigmoid(z))
-    assert sympy.simplify(difference.rewrite(sympy.exp)) == 0
+    assert g.value == pytest.approx(0.25)  # σ(0)(1 − σ(0)) = 1/4
+    definition = 1 / (1 + sympy.exp(-z))  # written here: symgrad's σ is not the oracle
+    difference = g.derivation.result.rewrite(sympy.exp) - sympy.diff(definition, z)
+    assert sympy.simplify(difference) == 0
 
 
 def test_seed002_unspecified_activation_keeps_g_prime() -> None:
@@ -166,10 +168,24 @@ def test_seed002_softplus_dependency_on_b2() -> None:
     z2 = s("z2[1]")
     assert sol.gradients["dyhat[1]/db2[1]"].derivation.result == sigmoid(z2)
     sol = part("seed002.toml", "2.3")
-    dx = sol.gradients["dyhat[1]/dx[1]"].derivation.result
-    assert dx.has(sigmoid(z2))  # and z2 = W2·a1 + b2, so ∂ŷ/∂x changes with b2
-    assert sympy.diff(dx.subs(z2, s("W2[1,1]") * s("a1[1]") + s("W2[1,2]") * s("a1[2]") + s("b2[1]")),
-                      s("b2[1]")) != 0
+    assert sol.gradients["dyhat[1]/dx[1]"].derivation.result.has(sigmoid(z2))
+    # ∂ŷ/∂x1 in the leaves, at numbers: against finite differences of a forward pass by hand,
+    # at three values of b2; it changes with b2 (z2 = W2·a1 + b2 holds b2), as the document denies
+    dx = sol.gradients["dyhat[1]/dx[1]"].value
+    W1, b1, W2, x = [[0.3, -0.8], [1.1, 0.4]], [0.2, -0.5], [0.7, -1.2], [0.6, -0.9]
+
+    def yhat(x1: float, b2: float) -> float:
+        a = [softplus(W1[i][0] * x1 + W1[i][1] * x[1] + b1[i]) for i in range(2)]
+        return softplus(W2[0] * a[0] + W2[1] * a[1] + b2)
+
+    leaves = {s(f"W1[{i + 1},{j + 1}]"): W1[i][j] for i in range(2) for j in range(2)}
+    leaves |= {s("b1[1]"): b1[0], s("b1[2]"): b1[1], s("W2[1,1]"): W2[0], s("W2[1,2]"): W2[1],
+               s("x[1]"): x[0], s("x[2]"): x[1]}
+    got = {}
+    for b2 in (-1.0, 0.0, 1.5):
+        got[b2] = float(dx.subs({**leaves, s("b2[1]"): b2}).rewrite(sympy.exp))
+        assert got[b2] == pytest.approx(central_difference(lambda v: yhat(v, b2), x[0]), rel=1e-7)
+    assert abs(got[1.5] - got[-1.0]) > 0.05  # far more than the tolerance: b2 matters
 
 
 def test_seed002_sigmoid_weight_gradient() -> None:
@@ -272,25 +288,22 @@ def test_seed001_vector_gradients_componentwise() -> None:
      ("seed002.toml", "2.4", "a", "PROVED")],
 )
 def test_example_proofs(name: str, question: str, label: str, verdict: str) -> None:
-    sheet = symgrad.solve(EXAMPLES / name)
-    (q,) = [q for q in sheet.questions if q.number == question]
-    (p,) = [p for p in q.parts if p.label == label]
-    assert p.verdict.status == verdict
+    assert sheet_part(name.removesuffix(".toml"), question, label).verdict.status == verdict
 
 
 def test_seed000_collapse_and_seed002_dependency() -> None:
     from symgrad.analyses.collapse import equivalent_layer
 
     sol = part("seed000.toml", "1-2", "a")
-    weights, bias = equivalent_layer(sol)
+    layer = sheet_part("seed000", "1-2", "a").collapse  # the record the solved sheet keeps
+    assert layer is not None and layer == equivalent_layer(sol)
+    weights, bias = layer.weights, layer.biases
     W1 = lambda i, j: s(f"W1[{i},{j}]")  # noqa: E731
     W2 = lambda j: s(f"W2[1,{j}]")  # noqa: E731
     # by hand: y = W2 (W1 x + b1) + b2
     assert sympy.expand(weights[0, 1] - (W2(1) * W1(1, 2) + W2(2) * W1(2, 2))) == 0
     assert sympy.expand(bias[0] - (W2(1) * s("b1[1]") + W2(2) * s("b1[2]") + s("b2[1]"))) == 0
-    sheet = symgrad.solve(EXAMPLES / "seed002.toml")
-    (q,) = [q for q in sheet.questions if q.number == "2.3"]
-    d = q.parts[0].dependency
+    d = sheet_part("seed002", "2.3").dependency
     assert d.depends and d.through == ("z2[1]",)  # σ(z2) holds b2: the document's "no" is wrong
 
 
@@ -307,7 +320,7 @@ def test_no_dependency_is_answered_no() -> None:
 
 
 def test_vector_problem_file_and_api() -> None:
-    sheet = symgrad.solve(EXAMPLES / "vector_ridge.toml")
+    sheet = solved("vector_ridge")
     (part,) = sheet.questions[0].parts
     terms = {(t.vector, t.summed): t.coefficient for t in part.vector.terms}
     u, y, lam = s("u"), s("y"), s("lambda")

@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 import symgrad
-from oracle import central_difference, forward
+from oracle import DERIVATIVES, LOSS_GRADIENTS, backward, central_difference, forward
 
 HIDDEN = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "exp", "softmax"]
 OUTPUTS_FOR_LOSS = {
@@ -171,3 +171,26 @@ def test_custom_loss_expression_and_leaky_slope() -> None:
             return loss(p)
         expected = central_difference(f, get_entry(problem, name))
         assert solution.gradients[f"dL/d{name}"].value == pytest.approx(expected, rel=1e-5, abs=1e-7)
+
+
+def test_the_backward_oracle_matches_finite_differences() -> None:
+    """tests/oracle.py's backward pass (the matrix-form tests' oracle) is itself checked here:
+    its ∂L/∂W = δ aᵀ and ∂L/∂b = δ against central differences of its forward pass."""
+    checked = set()
+    for seed in range(36):
+        problem = random_case(seed)
+        net = problem["network"]
+        hidden = [l["activation"] for l in net["layer"][:-1]]
+        if net["loss"] not in LOSS_GRADIENTS or "softmax" in hidden:
+            continue  # the matrix form needs elementwise hidden layers
+        net.pop("l2", None)
+        layers = [(l["weights"], l["biases"], l["activation"]) for l in net["layer"]]
+        rows = backward(problem["data"]["x"], layers, problem["data"]["y"], net["loss"])
+        for l, row in enumerate(rows, 1):
+            for i, (w_row, b) in enumerate(zip(row["weight_gradient"], row["bias_gradient"]), 1):
+                assert b == pytest.approx(numeric_gradient(problem, f"b{l}[{i}]"), rel=1e-5, abs=1e-6)
+                for j, w in enumerate(w_row, 1):
+                    assert w == pytest.approx(numeric_gradient(problem, f"W{l}[{i},{j}]"),
+                                              rel=1e-5, abs=1e-6), (seed, l, i, j)
+        checked |= {net["loss"], *(layer[2] for layer in layers)}
+    assert checked == set(LOSS_GRADIENTS) | set(DERIVATIVES) | {"softmax"}  # every formula in it

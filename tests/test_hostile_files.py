@@ -17,7 +17,7 @@ from symgrad.output import outfile
 from symgrad.errors import SymgradError
 from symgrad.output.pdf import LatexError, build_pdf
 
-from cli import ROOT, assert_bad_input, run
+from cli import ROOT, assert_bad_input, run, run_here
 from test_pdf import needs_tex
 
 TINY = '[graph]\noutput = "f"\n[graph.define]\nf = "x*y"\n[data]\nx = 2\ny = 3\n'  # no title:
@@ -63,7 +63,7 @@ def test_planted_symlinks_are_not_followed(tmp_path: Path) -> None:
         victim.write_text("precious")
         (out_dir / name).symlink_to(victim)
         victims[name] = victim
-    out = run("solve", "p.toml", "--pdf", "-o", "out", cwd=tmp_path)
+    out = run_here("solve", "p.toml", "--pdf", "-o", "out", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert all(victim.read_text() == "precious" for victim in victims.values())
     for name in ["p.tex", "p.pdf"]:  # the links themselves are replaced by the new files
@@ -117,7 +117,7 @@ def test_output_folder_that_cannot_be_one(target: str, tmp_path: Path) -> None:
     (tmp_path / "p.toml").write_text(TINY)
     (tmp_path / "a-file").write_text("mine")
     before = listing(tmp_path)
-    out = run("solve", "p.toml", "-o", target, cwd=tmp_path)
+    out = run_here("solve", "p.toml", "-o", target, cwd=tmp_path)
     assert_bad_input(out, target, "-o", "expected a folder")
     assert listing(tmp_path) == before and (tmp_path / "a-file").read_text() == "mine"
     assert not Path("/proc/x").exists()
@@ -130,7 +130,7 @@ def test_examples_reports_each_bad_file_and_renders_the_rest(tmp_path: Path) -> 
         (problems / name).write_text(TINY)
     (problems / "b.toml").write_text("title = [")
     (problems / "d.toml").write_bytes(b'[graph]\noutput = "f"\n[graph.define]\nf = "x**"\n')
-    out = run("examples", "--from", str(problems), "-o", str(tmp_path / "out"))
+    out = run_here("examples", "--from", str(problems), "-o", str(tmp_path / "out"))
     assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 2 and all(line.startswith("symgrad: ") for line in lines), out.stderr

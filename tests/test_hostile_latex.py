@@ -16,7 +16,7 @@ from symgrad.output.latex import variable_latex
 from symgrad.input.latexcheck import MAX_LENGTH, checked_math
 from symgrad.output.render import escape_tex
 
-from cli import ROOT, assert_bad_input, run
+from cli import ROOT, assert_bad_input, run_here as run
 
 needs_tex = pytest.mark.skipif(
     not (shutil.which("latexmk") or shutil.which("pdflatex")) and not os.environ.get("CI"),

@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-import symgrad
 from symgrad.output.pdf import build_pdf
 
-from cli import ROOT, run
-EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
+from cli import run_here
+from conftest import EXAMPLES, rendered
+
 # The stated limits: nothing may run into the margin by more than 1 pt; a page may run 10 pt
 # long (an equation that TeX could not break, invisible on paper).
 OVERFULL_LIMIT = {"h": 1.0, "v": 10.0}
@@ -26,12 +27,30 @@ needs_tex = pytest.mark.skipif(
 )
 
 
+Compiled = dict[tuple[str, bool], tuple[Path, "Future[str]"]]
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compiled]:
+    """Every example, key and questions, compiled exactly once: two documents at a time, as TeX
+    runs outside Python (the next one is rendered meanwhile).  Each test waits for its own."""
+    folder = tmp_path_factory.mktemp("pdf")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs: Compiled = {}
+        for problem in EXAMPLES:
+            for key in (True, False):
+                target = folder / f"{problem.stem}-{'key' if key else 'questions'}.pdf"
+                # the gallery test's own text: rendered once for both
+                jobs[problem.stem, key] = target, pool.submit(build_pdf, rendered(problem.stem, key), target)
+        yield jobs
+
+
 @needs_tex
 @pytest.mark.parametrize("key", [True, False], ids=["key", "questions"])
 @pytest.mark.parametrize("problem", EXAMPLES, ids=lambda p: p.stem)
-def test_example_compiles_cleanly(problem: Path, key: bool, tmp_path: Path) -> None:
-    target = tmp_path / f"{problem.stem}.pdf"
-    log = build_pdf(symgrad.solve(problem).to_latex(key=key), target)
+def test_example_compiles_cleanly(problem: Path, key: bool, compiled: Compiled) -> None:
+    target, build = compiled[problem.stem, key]
+    log = build.result()  # a LaTeX error is raised here, in this example's test
     assert target.stat().st_size > 10_000
     assert "Undefined control sequence" not in log
     assert not re.search(r"^! ", log, re.M)
@@ -51,8 +70,8 @@ def test_latex_error_is_short_exit_3_and_leaves_nothing(tmp_path: Path) -> None:
         "((* endblock *))\\end{document}\n"
     )
     out_dir = tmp_path / "out"
-    out = run("solve", "examples/two_two_two.toml", "--pdf", "-o", str(out_dir),
-              "--templates", str(templates))
+    out = run_here("solve", "examples/two_two_two.toml", "--pdf", "-o", str(out_dir),
+                   "--templates", str(templates))
     assert out.returncode == 3 and "Traceback" not in out.stderr
     assert "Undefined control sequence" in out.stderr and "nosuchcommand" in out.stderr
     # TeX compiled a fixed name; the message names the user's file
@@ -60,12 +79,9 @@ def test_latex_error_is_short_exit_3_and_leaves_nothing(tmp_path: Path) -> None:
     assert not out_dir.exists() or not any(out_dir.iterdir())
 
 
-def test_no_tex_engine_names_the_packages(tmp_path: Path) -> None:
-    python = Path(sys.executable)
-    out = run("solve", "examples/two_two_two.toml", "--pdf", "-o", str(tmp_path),
-              env={"PATH": str(tmp_path)})  # nothing to find on this PATH
-    if python.parent == tmp_path:  # pragma: no cover - the interpreter itself must be found
-        pytest.skip("odd interpreter location")
+def test_no_tex_engine_names_the_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing to find on this PATH
+    out = run_here("solve", "examples/two_two_two.toml", "--pdf", "-o", str(tmp_path))
     assert out.returncode == 3 and len(out.stderr.strip().splitlines()) == 1
     assert "apt-get install texlive-latex-base" in out.stderr and "latexmk" in out.stderr
     assert not any(tmp_path.iterdir())

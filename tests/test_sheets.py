@@ -11,8 +11,8 @@ import pytest
 import symgrad
 from symgrad.output.render import escape_tex
 
-from cli import ROOT, assert_bad_input, run
-EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
+from cli import ROOT, assert_bad_input, run_here as run
+from conftest import EXAMPLES, rendered, solved
 
 
 @pytest.mark.parametrize("key", [True, False], ids=["key", "questions"])
@@ -21,15 +21,15 @@ def test_gallery_is_up_to_date(problem: Path, key: bool) -> None:
     """output/ holds the rendered examples; regenerate on purpose with `symgrad examples`."""
     golden = ROOT / "output" / (f"{problem.stem}.tex" if key else f"{problem.stem}-questions.tex")
     assert golden.exists(), f"{golden.name} is missing: run `symgrad examples`"
-    assert symgrad.solve(problem).to_latex(key=key) == golden.read_text(encoding="utf-8"), (
+    assert rendered(problem.stem, key) == golden.read_text(encoding="utf-8"), (
         f"output/{golden.name} is stale: run `symgrad examples` and review the difference"
     )
 
 
 def test_question_sheet_has_no_solutions() -> None:
-    questions = symgrad.solve(ROOT / "examples" / "two_two_two.toml").to_latex(key=False)
+    questions = rendered("two_two_two", key=False)
     assert "\\printanswers" not in questions and "solutionorbox" in questions
-    assert "\\printanswers" in symgrad.solve(ROOT / "examples" / "two_two_two.toml").to_latex()
+    assert "\\printanswers" in rendered("two_two_two")
 
 
 def parse_number(text: str) -> float:
@@ -75,10 +75,10 @@ def engine_values(sheet: object) -> list[tuple[str, object]]:
 
 @pytest.mark.parametrize("problem", EXAMPLES, ids=lambda p: p.stem)
 def test_every_number_on_the_sheet_is_the_engines(problem: Path) -> None:
-    solved = symgrad.solve(problem)
-    precision = getattr(solved, "precision", 4)
-    shown = shown_values(solved.to_latex())
-    expected = engine_values(solved)
+    sheet = solved(problem.stem)
+    precision = getattr(sheet, "precision", 4)
+    shown = shown_values(rendered(problem.stem))
+    expected = engine_values(sheet)
     assert [k for k, _ in shown] == [k for k, _ in expected]
     checked = 0
     for (key, text), (_, value) in zip(shown, expected):
@@ -135,6 +135,9 @@ def test_examples_command_renders_every_example(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     stems = sorted([p.stem for p in EXAMPLES] + [f"{p.stem}-questions" for p in EXAMPLES])
     assert sorted(p.stem for p in tmp_path.glob("*.tex")) == stems
+    for problem in EXAMPLES:  # what the Python API renders (and the gallery holds)
+        assert (tmp_path / f"{problem.stem}.tex").read_text() == rendered(problem.stem)
+        assert (tmp_path / f"{problem.stem}-questions.tex").read_text() == rendered(problem.stem, False)
 
 
 def test_user_templates_override_single_files(tmp_path: Path) -> None:
@@ -156,12 +159,11 @@ def test_a_missing_template_value_fails_loudly(tmp_path: Path) -> None:
 
 
 def test_python_api_to_latex_and_notebook() -> None:
-    solution = symgrad.solve(ROOT / "examples" / "two_two_two.toml")
-    assert solution.to_latex().startswith("\\documentclass")
+    solution = solved("two_two_two")
+    assert rendered("two_two_two").startswith("\\documentclass")
     notebook = solution._repr_latex_()
     assert notebook.startswith("$$\\begin{aligned}") and "\\frac{\\partial L}{\\partial W^{[2]}_{11}}" in notebook
-    sheet = symgrad.solve(ROOT / "examples" / "seed001.toml")
-    assert "\\titledquestion{3.4}" in sheet.to_latex()
+    assert "\\titledquestion{3.4}" in rendered("seed001")
 
 
 def test_notation_styles_and_overrides() -> None:

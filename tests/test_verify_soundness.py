@@ -198,22 +198,22 @@ def test_the_whole_command_keeps_its_time_limit(claim: str, limit: float, status
 
 @pytest.mark.parametrize("limit", ["nan", "inf", "-1", "0", "soon"])
 def test_time_limit_must_be_a_positive_number(limit: str) -> None:
-    cli.assert_bad_input(cli.run("verify", "sin(pi) = 0", "--time-limit", limit), "--time-limit")
+    cli.assert_bad_input(cli.run_here("verify", "sin(pi) = 0", "--time-limit", limit), "--time-limit")
 
 
 def test_the_claim_size_is_bounded() -> None:
-    cli.assert_bad_input(cli.run("verify", "z = " + "+z" * 1200), "at most 2000")
+    cli.assert_bad_input(cli.run_here("verify", "z = " + "+z" * 1200), "at most 2000")
 
 
 def test_the_five_reproducers() -> None:
     args = ["diff(-(y*log(a) + (1 - y)*log(1 - a)), b) = a - y",
             "--where", "z = w*x + b", "--where", "a = 1/(1 + exp(-z))", "--json"]
-    out = cli.run("verify", *args)
+    out = cli.run_here("verify", *args)
     assert out.returncode == 0 and json.loads(out.stdout)["verdict"] == "PROVED", out.stdout
     assert verify("sin(pi) = 0").status == verify("cos(pi) = -1").status == "PROVED"
     gelu = "diff(gelu(z), z) = (1 + erf(z/sqrt(2)))/2 + z*exp(-z**2/2)/sqrt(2*pi)"
     assert verify(gelu).status == "PROVED"
-    out = cli.run("verify", "diff(sigmoid(z), z) = sigmoid(z)*(1 - sigmoid(z)) + 1e-13", "--json")
+    out = cli.run_here("verify", "diff(sigmoid(z), z) = sigmoid(z)*(1 - sigmoid(z)) + 1e-13", "--json")
     verdict = json.loads(out.stdout)
     assert out.returncode == 1 and verdict["verdict"] == "REFUTED"
     assert verdict["confirmed_digits"] >= 30 and verdict["counterexample"]

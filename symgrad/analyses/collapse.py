@@ -4,25 +4,41 @@ With g(z) = z in every hidden layer the network is linear up to its last activat
 z^{[L]} = W' x + b' with W' = W^{[L]} ⋯ W^{[1]} and b' = W^{[L]}(⋯(W^{[2]} b^{[1]} + b^{[2]})⋯) + b^{[L]}.
 The matrices are built over the graph's own leaf symbols and certified against the engine's
 forward expressions, so a wrong collapse (like a student's w2' = w12 w31 + w21 w32) cannot be shown.
+The result is a record of sympy matrices; the output modules write it as LaTeX or JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
 
 import sympy
-from sympy import Expr, Matrix
+from sympy import ImmutableMatrix, Matrix
 
 from symgrad.engine.certify import compose
-from symgrad.output.latex import format_number, substituted_latex, textbook_latex
-from symgrad.output.notation import symbol_names
-
-if TYPE_CHECKING:
-    from symgrad.engine.solution import Solution
+from symgrad.engine.solution import Solution
 
 
-def equivalent_layer(solution: Solution) -> tuple[Matrix, Matrix] | None:
+@dataclass(frozen=True)
+class EquivalentLayer:
+    """z^{[L]} = W' x + b': the one layer a network with identity hidden activations amounts to."""
+
+    weights: ImmutableMatrix  # W' (one row per output unit, one column per input), over the weight symbols
+    biases: ImmutableMatrix  # b', a column over the weight and bias symbols (zeros when no layer has biases)
+    weight_values: ImmutableMatrix | None  # W' with the known weights put in (numbers where all are known)
+    bias_values: ImmutableMatrix | None  # b' likewise; both None when no symbol in them has a value
+    inputs: tuple[str, ...]  # the names of x: x[1], x[2], ...
+    outputs: tuple[str, ...]  # the pre-activations W' x + b' gives: z2[1], ...
+    biased: tuple[bool, ...]  # per layer, whether it has biases (b' = W^{[2]} b^{[1]} + b^{[2]})
+    certified: bool  # W' x + b' was checked equal to the composed forward pass (else: an error)
+
+    @property
+    def known(self) -> bool:
+        """Every entry of W' and b' is a number."""
+        return self.weight_values is not None and self.bias_values is not None and not any(
+            e.free_symbols for e in [*self.weight_values, *self.bias_values])
+
+
+def layer_matrices(solution: Solution) -> tuple[Matrix, Matrix] | None:
     """(W', b') over the network's weight and bias symbols, or None when it does not collapse."""
     net = solution.spec.network
     if net is None or len(net.layers) < 2 or any(
@@ -41,80 +57,29 @@ def equivalent_layer(solution: Solution) -> tuple[Matrix, Matrix] | None:
     return W.applyfunc(sympy.expand), b.applyfunc(sympy.expand)
 
 
-def _factored(layers: int, biased: list[bool]) -> str:
-    """The nested product, as a textbook writes it for L layers (bias-free layers left out)."""
-    W = " ".join(f"W^{{[{l}]}}" for l in range(layers, 0, -1))
-    b = ""
-    for l in range(1, layers + 1):
-        if b:
-            b = f"W^{{[{l}]}} " + (rf"\left({b}\right)" if "+" in b else b)
-        if biased[l - 1]:
-            b = f"{b} + b^{{[{l}]}}" if b else f"b^{{[{l}]}}"
-    return rf"W' = {W}, \quad b' = {b or '0'}"
-
-
-def _pmatrix(rows: list[list[str]]) -> str:  # a column vector is rows of one entry
-    return r"\begin{pmatrix} %s \end{pmatrix}" % r" \\ ".join(" & ".join(r) for r in rows)
-
-
-def collapse(solution: Solution, names: Mapping[str, str]) -> dict[str, Any] | None:
+def equivalent_layer(solution: Solution) -> EquivalentLayer | None:
     """The one layer equivalent to a network whose activations are all identity but the last.
 
-    Returns None unless the network has ≥ 2 layers and only the last may be non-identity;
-    otherwise a dict of LaTeX strings:
-      "weights":  [[W'_kj]] (k: output unit, j: input), "biases": [b'_k],
-      "equation": z^{[L]} = W' x + b' with W', x and b' written out as pmatrix,
-      "factored": "W' = W^{[L]} ⋯ W^{[1]}, \\quad b' = W^{[L]}(⋯) + b^{[L]}",
-      "entries":  [{"lhs": "w'_{kj}" (single output "w'_{j}"), "rhs": entry}, ...,
-                   {"lhs": "b'_{k}" (single output "b'"), "rhs": entry}],
-      "numbers":  the same entries with "rhs" the numbers substituted and "value" the result,
-                  when every symbol in them (weights, biases) has a value; else None.
-    The last layer's activation g, if not the identity, then gives ŷ = g(W' x + b').
+    None unless the network has ≥ 2 layers and only the last may be non-identity.  The last
+    layer's activation g, if not the identity, then gives ŷ = g(W' x + b').
     Raises AssertionError if the collapse disagrees with the engine's forward pass (a bug).
     """
-    layer = equivalent_layer(solution)
-    if layer is None:
+    matrices = layer_matrices(solution)
+    if matrices is None:
         return None
-    (W, b), graph, net = layer, solution.graph, solution.spec.network
+    (W, b), graph, net = matrices, solution.graph, solution.spec.network
     assert net is not None
-    depth, outputs = len(net.layers), W.rows
-    xs = Matrix([graph.node(f"x[{j}]").symbol for j in range(1, net.inputs + 1)])
-    collapsed = W * xs + b
-    for k in range(outputs):
-        z = graph.node(f"z{depth}[{k + 1}]")
+    inputs = tuple(f"x[{j}]" for j in range(1, net.inputs + 1))
+    outputs = tuple(f"z{len(net.layers)}[{k}]" for k in range(1, W.rows + 1))
+    collapsed = W * Matrix([graph.node(x).symbol for x in inputs]) + b
+    for k, name in enumerate(outputs):
+        z = graph.node(name)
         if sympy.expand(compose(graph, z.expr) - collapsed[k]) != 0:
             raise AssertionError(f"collapse: {z.name} differs from W' x + b'")
-
-    def tex(expr: Expr) -> str:
-        return textbook_latex(expr, symbol_names(expr.free_symbols, names))
-
-    def sub(*index: int) -> str:  # w'_{12}; a comma only when an index has two digits
-        return ("," if any(i > 9 for i in index) else "").join(map(str, index))
-
-    one = outputs == 1
-    labelled = [(f"w'_{{{sub(j + 1) if one else sub(k + 1, j + 1)}}}", W[k, j])
-                for k in range(outputs) for j in range(W.cols)]
-    labelled += [("b'" if one else f"b'_{{{k + 1}}}", b[k]) for k in range(outputs)]
-    values, numbers = graph.values, None
-    if all(s in values for _, e in labelled for s in e.free_symbols):
-        numbers = []
-        for lhs, e in labelled:  # ints stay exact: sympy keeps a product of Integers an Integer
-            v = e.xreplace({s: sympy.sympify(values[s]) for s in e.free_symbols})
-            numbers.append({"lhs": lhs, "rhs": substituted_latex(
-                e, symbol_names(e.free_symbols, names), values, solution.precision),
-                "value": format_number(int(v) if v.is_Integer else float(v), solution.precision)})
-    zs = [[names[f"z{depth}[{k}]"]] for k in range(1, outputs + 1)]
-    equation = "%s = %s %s + %s" % (
-        zs[0][0] if one else _pmatrix(zs),
-        _pmatrix([[tex(W[k, j]) for j in range(W.cols)] for k in range(outputs)]),
-        _pmatrix([[names[f"x[{j}]"]] for j in range(1, net.inputs + 1)]),
-        _pmatrix([[tex(b[k])] for k in range(outputs)]),
-    )
-    return {
-        "weights": [[tex(W[k, j]) for j in range(W.cols)] for k in range(outputs)],
-        "biases": [tex(b[k]) for k in range(outputs)],
-        "equation": equation,
-        "factored": _factored(depth, [layer.biases is not None for layer in net.layers]),
-        "entries": [{"lhs": lhs, "rhs": tex(e)} for lhs, e in labelled],
-        "numbers": numbers,
-    }
+    values = graph.values
+    known = {s: sympy.sympify(values[s]) for s in W.free_symbols | b.free_symbols if s in values}
+    # ints stay exact: sympy keeps a product of Integers an Integer
+    weight_values = ImmutableMatrix(W.xreplace(known)) if known else None
+    bias_values = ImmutableMatrix(b.xreplace(known)) if known else None
+    return EquivalentLayer(ImmutableMatrix(W), ImmutableMatrix(b), weight_values, bias_values, inputs, outputs,
+                           tuple(layer.biases is not None for layer in net.layers), True)

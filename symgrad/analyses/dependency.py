@@ -4,12 +4,11 @@ The derivative's textbook result is written over intermediate symbols (σ(z₂),
 It depends on a variable v exactly when ∂/∂v of it is not identically zero, and that derivative
 is taken by the chain rule through each symbol of the result that v reaches:
 ∂R/∂v = Σ_s ∂R/∂s · ∂s/∂v.  A random point where it is non-zero is the witness; a zero is
-confirmed by composing it down to the leaves and simplifying.
+confirmed by composing it down to the leaves and cancelling (simplify only as the fallback).
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,8 +17,10 @@ from sympy import Expr, Integer
 
 from symgrad.engine.backward import derive, reverse_sweep
 from symgrad.engine.certify import compose, concrete
-from symgrad.errors import NumericError
-from symgrad.engine.numeric import evaluate, is_float
+from symgrad.calculus.agree import agree, cancels_to_zero
+from symgrad.calculus.definitions import written_out
+
+WITNESS_POINTS = 20  # points tried before the derivative is taken for 0 and proved so
 
 if TYPE_CHECKING:
     from symgrad.engine.solution import Solution
@@ -43,19 +44,19 @@ def dependency(solution: Solution, of: str, on: str) -> Dependency:
                if s in graph.by_symbol and variable in graph.ancestors(s)]
     terms = []
     for s in through:
-        reach = Integer(1) if s == variable else derive(graph, reverse_sweep(graph, s.name), on).result
+        if s == variable:
+            reach: Expr = Integer(1)
+        else:  # the solution's own sweep from s when it made one (s is a top it was asked about)
+            sweep = solution.sweeps.get(s.name) or reverse_sweep(graph, s.name)
+            reach = derive(graph, sweep, on).result
         terms.append(result.diff(s) * reach)
     derivative = sympy.Add(*terms)
     leaves = compose(graph, concrete(derivative))
-    rng = random.Random(0)
-    for _ in range(20):
-        point = {s: rng.uniform(-2, 2) for s in leaves.free_symbols}
-        try:
-            value = evaluate(leaves, point)
-        except NumericError:
-            continue
-        if is_float(value) and abs(value) > 1e-9:
-            return Dependency(of, on, tuple(s.name for s in through), derivative, True,
-                              {s.name: v for s, v in point.items()})
-    zero = sympy.simplify(leaves) == 0
+    # the witness: a random point where the derivative is not 0 (the one agreement policy)
+    found = agree(leaves, Integer(0), points=WITNESS_POINTS)
+    if found.disagreement is not None:
+        return Dependency(of, on, tuple(s.name for s in through), derivative, True,
+                          dict(found.disagreement))
+    # zero at every point tried: prove it, cheaply if possible (simplify is the slow fallback)
+    zero = cancels_to_zero(written_out(leaves)) or sympy.simplify(leaves) == 0
     return Dependency(of, on, tuple(s.name for s in through), derivative, not zero, {})

@@ -26,6 +26,32 @@ def latex_call(operator: str, arguments: str, exp: object) -> str:
     return call if exp is None else r"%s^{%s}" % (call, exp)
 
 
+# Numeric printers, so that `sympy.lambdify` of any expression symgrad hands out works with the
+# "numpy", "mpmath" and "math" modules.  Each form is stable for large arguments: σ(z) as
+# exp(−softplus(−z)) and softplus(z) = max(z, 0) + log1p(e^{−|z|}) never overflow; mpmath
+# has an unbounded exponent, so the definitions serve as they are.
+def call(printer: object, dotted: str) -> str:
+    """A module's function as the printer writes it ("numpy.exp", or "exp" inside lambdify)."""
+    return printer._module_format(dotted)  # type: ignore[attr-defined]
+
+
+def numpy_call(printer: object, name: str) -> str:
+    return call(printer, f"numpy.{name}")
+
+
+def printed(printer: object, *args: Expr) -> list[str]:
+    return [printer._print(a) for a in args]  # type: ignore[attr-defined]
+
+
+def stable_softplus_code(module: str, printer: object, z: str) -> str:
+    if module == "numpy":
+        return f"{numpy_call(printer, 'logaddexp')}(0, {z})"
+    if module == "mpmath":
+        return f"{call(printer, 'mpmath.log1p')}({call(printer, 'mpmath.exp')}({z}))"
+    return f"(max({z}, 0) + {call(printer, 'math.log1p')}({call(printer, 'math.exp')}(-abs({z}))))"
+
+
+
 class sigmoid(Function):  # noqa: N801  (sympy's convention: functions are lower case)
     """The logistic function σ(z) = 1/(1 + e^{-z})."""
 
@@ -45,6 +71,18 @@ class sigmoid(Function):  # noqa: N801  (sympy's convention: functions are lower
 
     def _eval_evalf(self, prec: int) -> Expr:
         return self.rewrite(exp)._eval_evalf(prec)
+
+    def _numpycode(self, printer: object) -> str:
+        (z,) = printed(printer, *self.args)
+        return f"{numpy_call(printer, 'exp')}(-{stable_softplus_code('numpy', printer, f'-({z})')})"
+
+    def _mpmathcode(self, printer: object) -> str:
+        (z,) = printed(printer, *self.args)
+        return f"(1/(1 + {call(printer, 'mpmath.exp')}(-({z}))))"
+
+    def _pythoncode(self, printer: object) -> str:
+        (z,) = printed(printer, *self.args)
+        return f"{call(printer, 'math.exp')}(-{stable_softplus_code('math', printer, f'-({z})')})"
 
     def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
         return latex_call(r"\sigma", printer._print(self.args[0]), exp)
@@ -72,6 +110,18 @@ class relu(Function):  # noqa: N801
     def _eval_rewrite_as_Piecewise(self, z: Expr, **kwargs: object) -> Expr:
         return Piecewise((z, z > 0), (0, True))
 
+    def _numpycode(self, printer: object) -> str:
+        (z,) = printed(printer, *self.args)
+        return f"{numpy_call(printer, 'maximum')}({z}, 0)"
+
+    def _mpmathcode(self, printer: object) -> str:
+        (z,) = printed(printer, *self.args)
+        return f"{call(printer, 'mpmath.mpf')}(max({z}, 0))"
+
+    def _pythoncode(self, printer: object) -> str:
+        (z,) = printed(printer, *self.args)
+        return f"max({z}, 0)"
+
     def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
         return latex_call(r"\operatorname{ReLU}", printer._print(self.args[0]), exp)
 
@@ -94,6 +144,16 @@ class leaky_relu(Function):  # noqa: N801
 
     _eval_rewrite_as_Piecewise = _eval_rewrite_as_exp
 
+    def _numpycode(self, printer: object) -> str:
+        z, alpha = printed(printer, *self.args)
+        return f"{numpy_call(printer, 'where')}(({z}) > 0, {z}, ({alpha})*({z}))"
+
+    def _mpmathcode(self, printer: object) -> str:
+        z, alpha = printed(printer, *self.args)
+        return f"(({z}) if ({z}) > 0 else ({alpha})*({z}))"
+
+    _pythoncode = _mpmathcode
+
     def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
         z, alpha = (printer._print(a) for a in self.args)
         return latex_call(r"\operatorname{LeakyReLU}_{%s}" % alpha, z, exp)
@@ -112,6 +172,18 @@ class softplus(Function):  # noqa: N801
 
     def _eval_evalf(self, prec: int) -> Expr:
         return self.rewrite(exp)._eval_evalf(prec)
+
+    def _numpycode(self, printer: object) -> str:
+        (z,) = printed(printer, *self.args)
+        return stable_softplus_code("numpy", printer, z)
+
+    def _mpmathcode(self, printer: object) -> str:
+        (z,) = printed(printer, *self.args)
+        return stable_softplus_code("mpmath", printer, z)
+
+    def _pythoncode(self, printer: object) -> str:
+        (z,) = printed(printer, *self.args)
+        return stable_softplus_code("math", printer, z)
 
     def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
         return latex_call(r"\operatorname{softplus}", printer._print(self.args[0]), exp)
@@ -143,6 +215,28 @@ class softmax(Function):  # noqa: N801
 
     def _eval_evalf(self, prec: int) -> Expr:
         return self.rewrite(exp)._eval_evalf(prec)
+
+    def _numpycode(self, printer: object) -> str:
+        i, *zs = self.args
+        terms = printed(printer, *zs)
+        logsum = terms[0]
+        for t in terms[1:]:  # log Σ e^{z_k}, pairwise and stable
+            logsum = f"{numpy_call(printer, 'logaddexp')}({logsum}, {t})"
+        return f"{numpy_call(printer, 'exp')}({terms[int(i) - 1]} - {logsum})"
+
+    def _mpmathcode(self, printer: object) -> str:
+        i, *zs = self.args
+        terms = printed(printer, *zs)
+        e = call(printer, "mpmath.exp")
+        return f"({e}({terms[int(i) - 1]}) / ({' + '.join(f'{e}({t})' for t in terms)}))"
+
+    def _pythoncode(self, printer: object) -> str:
+        i, *zs = self.args
+        terms = printed(printer, *zs)
+        top = f"max({', '.join(terms)})" if len(terms) > 1 else terms[0]
+        e = call(printer, "math.exp")
+        return (f"({e}({terms[int(i) - 1]} - {top}) / "
+                f"({' + '.join(f'{e}({t} - {top})' for t in terms)}))")
 
     def _latex(self, printer: LatexPrinter, exp: object = None) -> str:
         i, *zs = self.args

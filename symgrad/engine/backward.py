@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import sympy
 from sympy import Expr, Integer, Symbol
 
+from symgrad.input.names import Partial
 from symgrad.engine.graph import Graph, Node, symbol
 from symgrad.calculus.textbook import simplest, textbook_head
 
@@ -56,7 +57,7 @@ class Derivation:
 
 
 def adjoint_name(top: str, node: str) -> str:
-    return f"d{top}/d{node}"
+    return str(Partial(top, node))
 
 
 def reverse_sweep(graph: Graph, top_name: str) -> Sweep:

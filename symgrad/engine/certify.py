@@ -1,36 +1,48 @@
-"""Certify a displayed derivative against the raw one: d/dθ of the whole composed expression.
+"""Certify a displayed derivative against one taken from the activations' DEFINITIONS.
 
-The displayed result is built from local factors; here it is checked against a second method,
-sympy's own `diff` of the top node with every definition substituted (the naive way, affordable
-for the small problems a sheet shows).  Both are compared at random points, and symbolically
-where the difference is small enough to simplify quickly.  A failure is a bug in symgrad, so it
-raises instead of printing a wrong formula.
+The engine's factors come from its derivative table (each activation's `fdiff`: σ' = σ(1 − σ),
+softplus' = σ, ...).  sympy's `diff` of sigmoid(z) uses that same table, so comparing the
+displayed result with `diff` of the composed expression would only check how the chain rule was
+assembled: a wrong entry would be certified.  Here every activation is first replaced by its
+definition in elementary functions (calculus/definitions.py, the table `verify` proves from),
+and only then differentiated, by sympy's rules for exp, log, powers and Piecewise.
+
+- Every table entry a graph uses (each activation kind, slope and softmax width, once per
+  process) is checked against the derivative of its definition when the Certifier is made.
+  The output heads (ŷ − y, p − y) are exact cancellations of products of these entries
+  (textbook.py), so they rest on this check too.
+- "symbolic": the displayed result composed down to the leaves, activations written out, minus
+  the derivative of the written-out composed top cancels to 0 (`cancels_to_zero`: exp as
+  symbols, one denominator, numerator expanded; no `simplify`).
+- "numeric (k random points)": the two agree at k random points (`agree`) but did not cancel
+  cheaply (a Piecewise from ReLU, say).
+- "local": too large to compose, or a result in δ form: only the table check above, and the
+  chain rule is trusted to multiply and add certified factors.
+A disagreement raises CertificationError (one line from the command line, exit status 2).
 """
 
 from __future__ import annotations
-
-import random
 
 import sympy
 from sympy import Expr, Symbol
 from sympy.core.function import AppliedUndef
 
-from symgrad.errors import NumericError
-from symgrad.engine.graph import Graph
-from symgrad.engine.numeric import evaluate, is_float
+from symgrad.calculus.agree import agree, cancels_to_zero
+from symgrad.calculus.definitions import DEFINITIONS, SMOOTH, derivative_by_definitions, written_out
 from symgrad.calculus.textbook import one_hot_substitution
+from symgrad.engine.graph import Graph
+from symgrad.errors import SymgradError
 
 # Past this many tree nodes in the composed expression, the naive derivative is too costly to
-# serve as a second method; such graphs are certified locally: every factor and output head is
-# certified when it is built, and the chain rule assembles them.
+# serve as a second method; such graphs are certified locally.
 TREE_LIMIT = 400
 NODE_LIMIT = 80  # composing is exponential in depth as a tree: do not even try past this
 POINTS = 6
-SYMBOLIC_OPS_LIMIT = 80
 
 
-class CertificationError(AssertionError):
-    """A displayed form differs from the raw derivative: a bug, never a user error."""
+class CertificationError(SymgradError, AssertionError):
+    """A displayed form differs from the derivative of the definitions: a bug in symgrad, never a
+    user error.  A SymgradError, so that the command line reports it in one line."""
 
 
 def concrete(expr: Expr) -> Expr:
@@ -69,18 +81,71 @@ def tree_size(expr: Expr, cap: int) -> int:
     return size
 
 
+def check(what: str, shown: Expr, raw: Expr, seed: int = 0) -> str:
+    """How `shown` was certified equal to `raw`, the derivative of the definitions: "symbolic" or
+    "numeric (k random points)"; raises CertificationError when they differ."""
+    found = agree(shown, raw, points=POINTS, seed=seed)
+    if not found.agrees:
+        assert found.disagreement is not None and found.values is not None
+        at = ", ".join(f"{k} = {v:.4g}" for k, v in list(found.disagreement.items())[:4])
+        at += ", ..." if len(found.disagreement) > 4 else ""
+        raise CertificationError(
+            f"certificate failed (a bug in symgrad, please report it): {what} gives "
+            f"{found.values[0]:.6g} where the derivative of the definitions gives "
+            f"{found.values[1]:.6g} (at {at})"
+        )
+    if cancels_to_zero(written_out(shown - raw, SMOOTH)):  # σ as 1/(1 + e^{-z}), ReLU a symbol
+        return "symbolic"
+    return f"numeric ({found.points} random points)" if found.points else "unchecked"
+
+
+# The table entries already certified in this process, each with the fdiff it was certified
+# for (a patched fdiff is a new key, so a test that patches the table is not served a stale pass).
+_CERTIFIED: set[tuple[Expr, object]] = set()
+
+
+def table_entries(graph: Graph) -> set[Expr]:
+    """Each call of a defined function in the graph as a template: its non-numeric arguments
+    made fresh symbols t1, t2, ..., numbers kept (leaky_relu(t1, 0.01), softmax(2, t1, t2, t3))."""
+    entries: set[Expr] = set()
+    for node in graph.nodes:
+        if node.expr is None:
+            continue
+        for call in node.expr.atoms(sympy.Function):
+            if type(call) in DEFINITIONS:
+                args = [a if a.is_number else Symbol(f"t{k}", real=True)
+                        for k, a in enumerate(call.args, 1)]
+                entries.add(call.func(*args))
+    return entries
+
+
+def certify_table(graph: Graph) -> None:
+    """Every derivative-table entry the graph uses equals the derivative of its definition."""
+    for entry in sorted(table_entries(graph), key=sympy.default_sort_key):
+        key = (entry, type(entry).fdiff)
+        if key in _CERTIFIED:
+            continue
+        for t in entry.args:
+            if isinstance(t, Symbol):
+                check(f"the derivative table's d/d{t} {entry} = {entry.diff(t)}",
+                      entry.diff(t), derivative_by_definitions(entry, t))
+        _CERTIFIED.add(key)
+
+
 class Certifier:
     """Certifies the derivations of one graph; each top is composed once."""
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.composed: dict[tuple[str, Symbol | None], Expr | None] = {}
+        certify_table(graph)  # first: the output heads and every "local" result rest on it
 
     def composed_top(self, top: str, keep: Symbol | None) -> Expr | None:
+        """The top composed down to the leaves (or to `keep`); None when the tree is too large
+        to differentiate as a whole."""
         if (top, keep) not in self.composed:
             expr = compose(self.graph, concrete(self.graph.node(top).expr), keep)
-            small = tree_size(expr, TREE_LIMIT) < TREE_LIMIT
-            self.composed[top, keep] = expr if small else None
+            self.composed[top, keep] = expr if tree_size(expr, TREE_LIMIT) < TREE_LIMIT else None
         return self.composed[top, keep]
 
     def certify(self, top: str, wrt: str, result: Expr, assumption: bool, seed: int = 0) -> str:
@@ -92,36 +157,11 @@ class Certifier:
         composed = self.composed_top(top, None if node.is_leaf else theta)
         if composed is None:
             return "local"
-        raw = composed.diff(theta)
+        raw = derivative_by_definitions(composed, theta)  # the activations' fdiff is not used
         shown = compose(self.graph, concrete(result), theta)
         if assumption:
             targets = [n.symbol for n in self.graph.nodes if n.kind == "target"]
             raw, shown = (e.xreplace(one_hot_substitution(targets)) for e in (raw, shown))
-        checked = agree_at_random_points(shown, raw, seed, f"d{top}/d{wrt}: {result}")
-        difference = shown - raw
-        if tree_size(difference, SYMBOLIC_OPS_LIMIT) < SYMBOLIC_OPS_LIMIT:
-            if sympy.simplify(difference.rewrite(sympy.exp)) == 0:
-                return "symbolic"
-        return f"numeric ({checked} random points)" if checked else "unchecked"
-
-
-def agree_at_random_points(shown: Expr, raw: Expr, seed: int, what: str) -> int:
-    """Compare two expressions at random points; the number of points where both had a value."""
-    symbols = sorted(shown.free_symbols | raw.free_symbols, key=lambda s: s.name)
-    rng = random.Random(seed)
-    checked = 0
-    for _ in range(4 * POINTS):
-        point = {s: rng.uniform(-2.0, 2.0) for s in symbols}
-        memo: dict[Expr, object] = {}
-        try:
-            a, b = evaluate(shown, point, memo), evaluate(raw, point, memo)
-        except NumericError:
-            continue
-        if not (is_float(a) and is_float(b)):
-            continue
-        if abs(a - b) > 1e-8 * (1 + abs(a) + abs(b)):
-            raise CertificationError(f"{what} differs from the raw derivative")
-        checked += 1
-        if checked == POINTS:
-            break
-    return checked
+        text = str(result)
+        what = f"d{top}/d{wrt} = {text if len(text) <= 100 else text[:100] + '...'}"
+        return check(what, shown, raw, seed)

@@ -1,13 +1,11 @@
 """solve(): the pipeline from a problem to a Solution with every number and derivation.
 
-problem file → ProblemSpec → Graph → sweeps and derivations → numbers (the trace) → Solution.
-The Solution is plain data; `to_json` is the machine-readable form, and the LaTeX renderer
-walks the same records.
+ProblemSpec → Graph → sweeps and derivations → numbers (the trace) → Solution, plain data that
+the output modules (LaTeX, JSON, text) and the API façade (`symgrad.api`) present.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +18,10 @@ from symgrad.engine.build import build
 from symgrad.engine.certify import Certifier, compose
 from symgrad.errors import NumericError, ProblemError
 from symgrad.engine.graph import Graph
-from symgrad.output.jsonout import solution_json
 from symgrad.engine.numeric import Value, as_number, evaluate
-from symgrad.output.notation import Notation
+from symgrad.input.names import Partial
 from symgrad.input.spec import ProblemSpec
 
-REQUEST = re.compile(r"d(?P<top>[^/]+)/d(?P<wrt>[^/]+)\Z")
 
 
 @dataclass(frozen=True)
@@ -38,54 +34,24 @@ class Gradient:
 
     @property
     def key(self) -> str:
-        return f"d{self.derivation.top}/d{self.derivation.wrt}"
+        return str(Partial(self.derivation.top, self.derivation.wrt))
 
 
 @dataclass(frozen=True)
 class Solution:
+    """A solved problem as plain data: the output modules and the API façade present it."""
+
     spec: ProblemSpec
     graph: Graph
     values: dict[str, Value]  # every computed node: z, a, ŷ, L; or a graph's variables
     gradients: dict[str, Gradient]
     updated: dict[str, Value]
-    adjoint_values: dict[str, Value]  # "dL/dz1[1]" ↦ its number, for results in δ form
-    notation: Notation = Notation()  # how the answer key writes it, and to how many figures
-    precision: int = 4
+    adjoint_values: dict[str, Value]  # "dL/dz1[1]" ↦ its number: the δ of each node
+    sweeps: dict[str, Sweep]  # the reverse sweep from each top (L, f, yhat[1]), kept for reuse
 
     @property
     def title(self) -> str:
         return self.spec.title
-
-    def to_json(self) -> dict[str, Any]:
-        return solution_json(self)
-
-    def to_latex(self, templates: str | Path | None = None, key: bool = True) -> str:
-        """The answer key (or with key=False the question sheet) as a LaTeX document."""
-        from symgrad.analyses.sheet import sheet_of
-
-        return sheet_of(self).to_latex(templates, key)
-
-    def _repr_latex_(self) -> str:
-        from symgrad.analyses.sheet import sheet_of
-
-        return sheet_of(self)._repr_latex_()
-
-
-def solve(problem: str | Path | ProblemSpec) -> Any:
-    """Solve a problem file, a sheet file, or a spec built in Python.
-
-    A problem file (or spec) gives a Solution; a sheet of questions gives a Sheet whose parts
-    hold their Solutions.  Both have `to_latex()`, `_repr_latex_()` and `to_json()`.
-    """
-    if isinstance(problem, ProblemSpec):
-        try:
-            return solve_spec(problem)
-        except NumericError as error:
-            raise NumericError(f"{problem.source}: {error}") from None
-    from symgrad.analyses.sheet import load_sheet
-
-    sheet = load_sheet(problem)
-    return sheet.single or sheet
 
 
 def solve_spec(spec: ProblemSpec) -> Solution:
@@ -111,16 +77,17 @@ def solve_spec(spec: ProblemSpec) -> Solution:
             for v in sweep.order:  # T first
                 if v in asked:
                     env[sweep.adjoint_symbols[v]] = value_of(
-                        sweep.adjoints[v], env, f"d{top}/d{graph.by_symbol[v].name}"
+                        sweep.adjoints[v], env, str(Partial(top, graph.by_symbol[v].name))
                     )
         derivation = derive(graph, sweeps[top], wrt)
-        gradients[f"d{top}/d{wrt}"] = gradient(graph, derivation, env, certifier)
+        gradients[str(Partial(top, wrt))] = gradient(graph, derivation, env, certifier)
     adjoint_values = {
         s.name: env[s] for sweep in sweeps.values() for s in sweep.adjoint_symbols.values()
         if isinstance(s, Symbol) and s in env
     }
     return Solution(
-        spec, graph, values, gradients, updates(spec, graph, gradients, env), adjoint_values
+        spec, graph, values, gradients, updates(spec, graph, gradients, env), adjoint_values,
+        sweeps,
     )
 
 
@@ -162,8 +129,8 @@ def requested(spec: ProblemSpec, graph: Graph) -> list[tuple[str, str]]:
         return [(graph.output, wrt) for wrt in graph.default_wrt]
     pairs = []
     for k, text in enumerate(names, 1):
-        match = REQUEST.match(text.replace(" ", ""))
-        top, wrt = (match["top"], match["wrt"]) if match else (graph.output, text.strip())
+        partial = Partial.parse(text)
+        top, wrt = (partial.top, partial.wrt) if partial else (graph.output, text.strip())
         if not top:
             raise ProblemError(
                 spec.source, f"{field}[{k}]",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import tomllib
+
+import sympy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, cast
@@ -21,6 +23,7 @@ from symgrad.calculus.losses import LOSSES
 Value = int | float | str | None
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+OUTPUT = re.compile(r"yhat[0-9]*\Z")
 # Names that may stand for an unspecified activation g(z): one letter or a Greek letter, so
 # that a misspelt "sigmod" is reported instead of silently becoming an unknown function.
 GREEK = {
@@ -123,6 +126,23 @@ class Reader:
         return value
 
 
+# sympy's names for the functions the safe parser knows in lower case
+SYMPY_NAMES = {"Abs": "abs", "Max": "max", "Min": "min"}
+
+
+def expression_text(value: object) -> str | None:
+    """An expression as text for the safe parser: a string as it is, or a sympy expression
+    (from Python) written out, so that both go through the same checks."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, sympy.Basic) and isinstance(value, sympy.Expr):
+        text = sympy.sstr(value, order="none")
+        for name, ours in SYMPY_NAMES.items():
+            text = re.sub(rf"\b{name}\(", f"{ours}(", text)
+        return text
+    return None
+
+
 def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -211,8 +231,11 @@ def read_network(source: str, top: Reader) -> NetworkSpec:
     layout = net.string("layout", "out_in")
     if layout not in ("out_in", "in_out"):
         net.fail("layout", f'expected "out_in" or "in_out", got {layout!r}')
-    loss = net.string("loss")
-    if loss is not None and IDENTIFIER.match(loss) and loss not in LOSSES:
+    loss = expression_text(net.table.get("loss"))
+    if "loss" in net.table and loss is None:
+        net.fail("loss", f"expected a loss name or an expression, got {net.table['loss']!r}")
+    # a bare output name (loss = "yhat1": the output itself as objective) is an expression
+    if loss is not None and IDENTIFIER.match(loss) and loss not in LOSSES and not OUTPUT.match(loss):
         net.fail(
             "loss",
             f"unknown loss {loss!r}: expected {' | '.join(LOSSES)}, or an expression in "
@@ -279,9 +302,10 @@ def read_graph(source: str, top: Reader) -> GraphSpec:
     for name, text in define.table.items():
         if not IDENTIFIER.match(name):
             define.fail(name, "expected a variable name (letters, digits, _)")
-        if not isinstance(text, str):
+        written = expression_text(text)
+        if written is None:
             define.fail(name, f"expected an expression in quotes, got {text!r}")
-        pairs.append((name, text))
+        pairs.append((name, written))
     if output not in dict(pairs):
         graph.fail("output", f"{output!r} is not defined under [graph.define]")
     return GraphSpec(output=output, define=tuple(pairs), learning_rate=graph.number("learning_rate"))

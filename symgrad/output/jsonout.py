@@ -9,11 +9,19 @@ import sympy
 from sympy import Expr
 
 from symgrad.output.latex import textbook_latex
-from symgrad.output.notation import Notation, latex_names, symbol_names
+from symgrad.input.sheetspec import Notation
+from symgrad.output.notation import latex_names, symbol_names
 from symgrad.engine.numeric import Value
+from symgrad.input.names import Partial
 
 if TYPE_CHECKING:
+    from symgrad.analyses.collapse import EquivalentLayer
+    from symgrad.analyses.dependency import Dependency
+    from symgrad.analyses.matrixform import MatrixBackprop
+    from symgrad.analyses.sheet import Part, Sheet
+    from symgrad.analyses.vector import VectorGradient
     from symgrad.engine.solution import Solution
+    from symgrad.proof.steps import ProofSteps
 
 
 def plain_product(expr: Expr) -> bool:
@@ -32,9 +40,11 @@ def number(value: Value) -> float | int | str:
     return str(sympy.expand(value))
 
 
-def solution_json(solution: Solution) -> dict[str, Any]:
-    """The JSON object of a Solution."""
-    names = latex_names([n.name for n in solution.graph.nodes], Notation())
+def solution_json(solution: Solution, notation: Notation = Notation()) -> dict[str, Any]:
+    """The JSON object of a Solution; `latex` fields are written in the sheet's notation."""
+    if solution.spec.graph is not None:  # a graph's names are the file's own (as on the sheet)
+        notation = Notation(notation.style, notation.index_order, {})
+    names = latex_names([n.name for n in solution.graph.nodes], notation)
 
     def to_latex(expr: Expr) -> str:
         symbols = symbol_names(expr.free_symbols, names)
@@ -78,4 +88,104 @@ def solution_json(solution: Solution) -> dict[str, Any]:
         "values": {name: number(v) for name, v in solution.values.items()},
         "gradients": gradients,
         "updated": {name: number(v) for name, v in solution.updated.items()},
+        # the adjoint of each computed node the gradients pass through: "dL/dz1[1]" is the δ
+        # of z1[1] (a leaf's adjoint is its gradient, under "gradients")
+        "deltas": {name: number(v) for name, v in solution.adjoint_values.items()
+                   if (partial := Partial.parse(name)) is not None
+                   and solution.graph.by_name[partial.wrt].expr is not None},
+    }
+
+
+def entry(e: Expr) -> float | int | str:
+    """A matrix entry: a number when it is one (an exact integer stays an int), else its text."""
+    if e.is_Integer:
+        return int(e)
+    if e.is_number:
+        return float(e)
+    return str(e)
+
+
+def collapse_json(layer: EquivalentLayer) -> dict[str, Any]:
+    """W' and b' of the equivalent layer: over the weight symbols, and with the numbers in."""
+    def rows(m: Any, put: Any) -> list[list[Any]]:
+        return [[put(m[k, j]) for j in range(m.cols)] for k in range(m.rows)]
+
+    return {
+        "inputs": list(layer.inputs),
+        "outputs": list(layer.outputs),
+        "weights": rows(layer.weights, str),
+        "biases": [str(e) for e in layer.biases],
+        "weight_values": rows(layer.weight_values, entry) if layer.weight_values is not None else None,
+        "bias_values": [entry(e) for e in layer.bias_values] if layer.bias_values is not None else None,
+        "certified": layer.certified,
+    }
+
+
+def matrix_json(m: MatrixBackprop) -> dict[str, Any]:
+    """Backprop in matrix form by layer: δ, (W^{[l+1]})ᵀ δ^{[l+1]}, g'(z), ∂L/∂W and ∂L/∂b."""
+    def listed(v: Any) -> Any:
+        return None if v is None else [listed(x) if isinstance(x, tuple) else x for x in v]
+
+    return {
+        "layout": m.layout,
+        "output_gradient": listed(m.output_gradient),
+        "output_factor": str(m.head_form) if m.head_form is not None else None,
+        "layers": [
+            {"layer": l.layer, "weights": listed(l.weights), "inputs": listed(l.inputs),
+             "delta": listed(l.delta), "propagated": listed(l.propagated),
+             "derivative": listed(l.derivative), "weight_gradient": listed(l.weight_gradient),
+             "bias_gradient": listed(l.bias_gradient)}
+            for l in m.layers
+        ],
+    }
+
+
+def dependency_json(d: Dependency) -> dict[str, Any]:
+    return {"of": d.of, "on": d.on, "depends": d.depends, "through": list(d.through),
+            "derivative": str(d.derivative), "witness": dict(d.witness)}
+
+
+def proof_json(p: ProofSteps) -> dict[str, Any]:
+    return {"definitions": [[str(f), str(d)] for f, d in p.definitions],
+            "left": [str(e) for e in p.left], "right": [str(e) for e in p.right]}
+
+
+def part_json(p: Part, notation: Notation) -> dict[str, Any]:
+    return {
+        "label": p.label,
+        **(solution_json(p.solution, notation) if p.solution else {}),
+        **({"vector": vector_json(p.vector)} if p.vector else {}),
+        **({"verify": p.verdict.to_json()} if p.verdict else {}),
+        **({"proof": proof_json(p.proof)} if p.proof else {}),
+        **({"dependency": dependency_json(p.dependency)} if p.dependency else {}),
+        **({"collapse": collapse_json(p.collapse)} if p.collapse else {}),
+        **({"matrix": matrix_json(p.matrix)} if p.matrix else {}),
+    }
+
+
+def vector_json(g: VectorGradient) -> dict[str, object]:
+    return {
+        "function": str(g.function).replace("ExampleSum", "sum"),
+        "gradient": [
+            {"coefficient": str(t.coefficient), "vector": "x[i]" if t.summed else t.vector,
+             "summed_over_examples": t.summed}
+            for t in g.terms
+        ],
+        "check": g.certificate,
+    }
+
+
+def sheet_json(sheet: Sheet) -> dict[str, Any]:
+    """A plain problem file gives the engine's JSON contract; a sheet, its questions and parts."""
+    if sheet.single is not None:
+        return solution_json(sheet.single, sheet.notation)
+    return {
+        "title": sheet.title,
+        "questions": [
+            {
+                "number": q.number,
+                "parts": [part_json(p, sheet.notation) for p in q.parts],
+            }
+            for q in sheet.questions
+        ],
     }

@@ -222,6 +222,12 @@ def textbook_latex(expr: Expr, names: Mapping[Symbol, str]) -> str:
     return _Printer(names).doprint(sympy.sympify(expr))
 
 
+def rounded_latex(expr: Expr, names: Mapping[Symbol, str], precision: int = 4) -> str:
+    """A value that is still an expression (linear in an unknown y, say) written out as a sum of
+    terms, its floats rounded to `precision` significant figures: "0.07006 - 0.2484 y_{1}"."""
+    return textbook_latex(sympy.expand(expr).evalf(precision), names)
+
+
 def substituted_latex(expr: Expr, names: Mapping[Symbol, str], values: Mapping[Symbol, Number],
                       precision: int = 4) -> str:
     """The same expression, laid out the same way, with every symbol that has a value replaced by its number.

@@ -11,29 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from sympy import Symbol
 
+from symgrad.input.names import Partial
+from symgrad.input.sheetspec import Notation
 from symgrad.output.latex import variable_latex
 
-STYLES = ("bracket", "paren", "flat")
 INDEXED = re.compile(r"(?P<base>[A-Za-z]+?)(?P<layer>\d*)\[(?P<index>[\d,]+)\]\Z")
-ADJOINT = re.compile(r"d(?P<top>[^/]+)/d(?P<node>.+)\Z")
 LETTERS = {"yhat": r"\hat{y}", "W": "W", "b": "b", "z": "z", "a": "a", "x": "x", "y": "y"}
 FLAT_LETTERS = {"W": "w"}
-
-
-@dataclass(frozen=True)
-class Notation:
-    style: str = "bracket"
-    index_order: str = "out_in"
-    symbols: Mapping[str, str] = field(default_factory=dict)  # name or family → LaTeX, as
-    # checked by latexcheck.checked_math when read from a file (it is pasted in verbatim)
-
-    @property
-    def eta(self) -> str:
-        return self.symbols.get("eta", r"\eta")
 
 
 def latex_names(names: Sequence[str], notation: Notation) -> dict[str, str]:
@@ -84,9 +71,9 @@ def name_latex(
 
 def adjoint_latex(name: str, names: Mapping[str, str]) -> str:
     """∂T/∂v for an adjoint symbol named "dT/dv"."""
-    m = ADJOINT.match(name)
-    assert m is not None, name
-    return r"\frac{\partial %s}{\partial %s}" % (names[m["top"]], names[m["node"]])
+    partial = Partial.parse(name)
+    assert partial is not None, name
+    return r"\frac{\partial %s}{\partial %s}" % (names[partial.top], names[partial.wrt])
 
 
 def symbol_names(expr_symbols: set[Symbol], names: Mapping[str, str]) -> dict[Symbol, str]:
@@ -95,6 +82,6 @@ def symbol_names(expr_symbols: set[Symbol], names: Mapping[str, str]) -> dict[Sy
     for s in expr_symbols:
         if s.name in names:
             out[s] = names[s.name]
-        elif ADJOINT.match(s.name):
+        elif Partial.parse(s.name):
             out[s] = adjoint_latex(s.name, names)
     return out

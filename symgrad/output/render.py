@@ -11,7 +11,7 @@ import os
 import re
 import unicodedata
 from dataclasses import replace
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,13 +22,14 @@ import sympy
 from sympy import Expr, Symbol
 
 from symgrad.errors import SymgradError
-from symgrad.output.latex import format_number, substituted_latex, textbook_latex, variable_latex
-from symgrad.analyses.collapse import collapse
+from symgrad.output.context_analyses import collapse_context, matrix_context, proof_context
+from symgrad.output.latex import (format_number, rounded_latex, substituted_latex, textbook_latex,
+                                  variable_latex)
 from symgrad.output.figures import graph_figure, network_figure, plot_figure
-from symgrad.analyses.matrixform import matrix_form
-from symgrad.analyses.vector import vector_latex
+from symgrad.analyses.vector import N, U, ExampleSum, VectorGradient
+from symgrad.input.names import Partial
+from symgrad.input.spec import IDENTIFIER
 from symgrad.output.notation import latex_names, symbol_names
-from symgrad.proof.verify import DEFINITIONS, Verdict, definitions_in
 
 if TYPE_CHECKING:
     from symgrad.analyses.dependency import Dependency
@@ -257,7 +258,7 @@ class PartPrinter:
     def value(self, v: Any) -> str:
         if isinstance(v, (int, float)):
             return format_number(v, self.precision)
-        return self.tex(sympy.expand(v).evalf(self.precision))  # linear in an unknown y, say
+        return rounded_latex(v, self.symbols(v), self.precision)  # linear in an unknown y, say
 
     def partial(self, of: str, wrt: str) -> str:
         return r"\frac{\partial %s}{\partial %s}" % (self.names[of], self.names[wrt])
@@ -306,7 +307,7 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
     context: dict[str, Any] = {
         "label": part.label, "text": part.text, "remark": part.remark,
         "forward": [], "loss": None, "gradients": [], "updates": [],
-        "proof": proof_context(part.verdict, sheet.precision) if part.verdict else None,
+        "proof": proof_context(part.verdict, part.proof, sheet.precision) if part.verdict else None,
         "figure": None, "given": [], "given_display": False, "asks": [], "plots": [],
         "space": "3cm", "dependency": None, "collapse": None, "matrix": None,
     }
@@ -342,15 +343,15 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
         eta = graph.learning_rate
         assert eta is not None
         for name, new in solution.updated.items():
-            gradient = solution.gradients[f"d{graph.output}/d{name}"]
+            gradient = solution.gradients[str(Partial(graph.output, name))]
             old = graph.values.get(graph.node(name).symbol, graph.node(name).symbol)
             context["updates"].append(update_context(p, name, old, eta, gradient, new))
     if part.dependency is not None:
         context["dependency"] = dependency_context(p, part.dependency)
-    if "collapse" in part.show:
-        context["collapse"] = collapse(solution, p.names)
-    if "matrix" in part.show:
-        context["matrix"] = matrix_form(solution, p.names, sheet.precision)
+    if part.collapse is not None:
+        context["collapse"] = collapse_context(part.collapse, p.names, graph.values, sheet.precision)
+    if part.matrix is not None:
+        context["matrix"] = matrix_context(part.matrix, p.names.get("L", "L"), sheet.precision)
     rows = len(context["forward"]) + 2 * len(context["gradients"]) + len(context["updates"])
     context["space"] = f"{min(2 + rows, 16)}cm"  # room to answer on the question sheet
     if "paths" in part.show:
@@ -440,7 +441,7 @@ def gradient_context(p: PartPrinter, g: Gradient) -> dict[str, Any]:
                     factors[f.of, f.wrt] = p.equation("", p.partial(f.of, f.wrt), f.expr, v)
     heads = []
     for head, form in d.heads:
-        value = p.values.get(Symbol(f"d{d.top}/d{head}", real=True))
+        value = p.values.get(Symbol(str(Partial(d.top, head)), real=True))
         row = p.equation("", p.partial(d.top, head), form, value)
         heads.append(row)
     result = p.equation(g.key, lhs, d.result, g.value)
@@ -483,55 +484,57 @@ def update_context(p: PartPrinter, name: str, old: Any, eta: float, g: Gradient,
     }
 
 
-def proof_context(verdict: Verdict, precision: int) -> dict[str, Any]:
-    """The proof from definitions, as the sources write it, or the counterexample."""
-    def tex(expr: Expr) -> str:
-        return textbook_latex(expr, {})
-
-    def steps(expr: Expr) -> list[str]:
-        written = definitions_in(expr)
-        worked = written.doit()
-        try:
-            final = sympy.factor(worked)
-        except (sympy.PolynomialError, TypeError, ValueError):
-            final = worked
-        out: list[str] = []
-        for e in (expr, written, worked, final):
-            if not out or tex(e) != out[-1]:
-                out.append(tex(e))
-        return out
-
-    both = verdict.lhs - verdict.rhs
-    named = sorted({f for f in both.atoms(sympy.Function) if type(f) in DEFINITIONS}, key=str)
-    context: dict[str, Any] = {
-        "status": verdict.status,
-        "claim": f"{tex(verdict.lhs)} = {tex(verdict.rhs)}",
-        "definitions": [f"{tex(f)} = {tex(definitions_in(f))}" for f in named]
-        + [f"{variable_latex(n)} = {tex(v)}" for n, v in verdict.definitions],
-        "left": [], "right": [], "same": False, "counterexample": None,
-        "reason": verdict.reason, "caveats": verdict.caveats,
-    }
-    if verdict.status == "PROVED":
-        context["left"], context["right"] = steps(verdict.lhs), steps(verdict.rhs)
-        context["same"] = context["left"][-1] == context["right"][-1]
-    if verdict.counterexample and verdict.values:
-        point = ", ".join(f"{variable_latex(n)} = {format_number(v, precision)}"
-                          for n, v in verdict.counterexample.items())
-        left, right = (format_number(v, precision) for v in verdict.values)
-        context["counterexample"] = {"point": point, "left": left, "right": right}
-    return context
-
-
 def notebook_latex(sheet: Sheet) -> str:
     """What a notebook shows: each partial and update as display math (MathJax, no preamble)."""
     lines = []
     for q in sheet.questions:
         for part in q.parts:
             context = part_context(part, sheet)
-            for g in context["gradients"]:
-                r = g["result"]
-                steps = [" ".join(step) for step in r["steps"]]
-                lines.append(" &= ".join([g["lhs"], *steps, *([r["result"]] if r["result"] else [])]))
+            lines += [equation_line(g["result"]) for g in context["gradients"]]
             for u in context["updates"]:
                 lines.append(f"{u['theta']} &\\leftarrow {u['numbers']} = {u['result']}")
     return "$$\\begin{aligned}" + r" \\ ".join(lines) + "\\end{aligned}$$"
+
+
+def equation_line(row: dict[str, Any]) -> str:
+    """One equation of a context (lhs, its steps, its result) as a line of an aligned block."""
+    steps = [" ".join(step) for step in row["steps"]]
+    return " &= ".join([row["lhs"], *steps, *([row["result"]] if row["result"] else [])])
+
+
+def gradient_latex(sheet: Sheet, key: str) -> str:
+    """One partial for a notebook: its chain rule, each factor with its number, and the result,
+    as display math (MathJax, no preamble)."""
+    lines = []
+    for q in sheet.questions:
+        for part in q.parts:
+            for g in part_context(part, sheet)["gradients"]:
+                if g["key"] != key:
+                    continue
+                if g["chain"]:
+                    lines.append(f"{g['lhs']} &= " + " + ".join(g["chain"]))
+                lines += [equation_line(f) for f in g["factors"] + g["heads"]]
+                lines.append(equation_line(g["result"]))
+    return "$$\\begin{aligned}" + r" \\ ".join(lines) + "\\end{aligned}$$"
+
+
+def vector_latex(g: VectorGradient, printer: Callable[[Expr, dict[Symbol, str]], str]) -> dict[str, str]:
+    """F and ∇_w F as a textbook writes them: x σ(wᵀx)(1 − σ(wᵀx)), Σᵢ (wᵀx⁽ⁱ⁾ − y⁽ⁱ⁾) x⁽ⁱ⁾ + 2λw."""
+    per_example = g.function.has(ExampleSum)
+    names = {U: r"w^{T} x^{(i)}" if per_example else r"w^{T} x", N: r"\lVert w \rVert^{2}"}
+    for s in g.scalars:
+        names[s] = r"y^{(i)}" if s.name == "y" and per_example else variable_latex(s.name)
+    terms = []
+    for t in g.terms:
+        coefficient = printer(t.coefficient, names)
+        if t.coefficient.is_Add:
+            coefficient = r"\left(%s\right)" % coefficient
+        vector = "x^{(i)}" if t.summed else t.vector
+        one = vector if t.coefficient == 1 else (
+            f"{coefficient} \\, {vector}" if t.summed or t.vector == "w" else f"{vector} \\, {coefficient}"
+        )
+        terms.append(r"\sum_{i=1}^{m} " + one if t.summed else one)
+    gradient = " + ".join(terms).replace("+ -", "- ") or "0"
+    name = variable_latex(g.name) if IDENTIFIER.match(g.name) else g.name
+    return {"lhs": rf"\nabla_{{w}} {name}", "function": f"{name}(w) = {printer(g.function, names)}",
+            "gradient": gradient, "check": g.certificate}

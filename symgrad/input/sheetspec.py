@@ -1,0 +1,270 @@
+"""Sheet files read into validated specs: questions, parts and what each part asks.  Nothing is
+solved here (no sympy beyond the safe parser's checks), so one read sheet can be solved many times,
+with other numbers for each exam variant.
+
+A plain problem file is a sheet of one question with one part.  A sheet file has `[[question]]`
+tables, each with its `text` and (optionally) its own network or graph, data and ask; each
+`[[question.part]]` has its `text`, what to `show`, the `gradients` it asks for, a `remark`, and
+may replace the question's network or graph (`[question.part.network]`) or add to its data.
+A part with no problem at all is prose only, a claim to verify, or a gradient in vector form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from symgrad.errors import ProblemError
+from symgrad.input import limits
+from symgrad.input.latexcheck import checked_math
+from symgrad.input.spec import IDENTIFIER, ProblemSpec, Reader, is_number, read_problem, read_toml
+
+SHOWABLE = ("forward", "loss", "gradients", "update")
+SHOW_EXTRA = ("paths", "matrix", "collapse")  # opt in: paths highlighted on the figure,
+# the matrix form of backprop, the single equivalent layer of a linear network
+PLOTS = ("sigmoid", "tanh", "relu", "softplus", "leaky_relu", "exp")  # activations with a plot
+STYLES = ("bracket", "paren", "flat")
+PROBLEM_KEYS = ("network", "graph", "data", "ask")
+NAME_KEY = re.compile(r"[A-Za-z0-9_\[\],]+")  # W1, "W2[1,1]": shown as is in a message
+
+
+@dataclass(frozen=True)
+class Notation:
+    """How the sheet writes names: a style, the order of a weight's indices, and renamings."""
+
+    style: str = "bracket"
+    index_order: str = "out_in"
+    symbols: Mapping[str, str] = field(default_factory=dict)  # name or family → LaTeX, as
+    # checked by latexcheck.checked_math when read from a file (it is pasted in verbatim)
+
+    @property
+    def eta(self) -> str:
+        return self.symbols.get("eta", r"\eta")
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """`verify = "..."` with its `where` definitions and `assume` signs."""
+
+    claim: str
+    where: tuple[str, ...] = ()
+    assume: tuple[str, ...] = ()
+    field: str = "verify"  # where it sits in the file, for messages
+
+
+@dataclass(frozen=True)
+class VectorSpec:
+    """A `[vector]` table: the function of w (text for the vector parser) and its name."""
+
+    function: str
+    name: str = "f"  # a plain name, or LaTeX checked by latexcheck
+    source: str = "<python>"
+    field: str = "vector"
+
+
+@dataclass(frozen=True)
+class DependencySpec:
+    """`depends = { of = "dyhat[1]/dx[1]", on = "b2[1]" }`."""
+
+    of: str
+    on: str
+    field: str = "depends"
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    label: str  # "a", "b", ...; "" for the only part of a question
+    text: str
+    show: tuple[str, ...]
+    remark: str
+    problem: ProblemSpec | None
+    claim: ClaimSpec | None = None
+    vector: VectorSpec | None = None
+    depends: DependencySpec | None = None
+    plot: tuple[str, ...] = ()  # activations to plot with their derivatives
+    plot_at: tuple[float, ...] = ()  # operating points to mark (default: the forward pass's)
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    number: str
+    text: str
+    parts: tuple[PartSpec, ...]
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    title: str
+    author: str
+    source: str
+    precision: int
+    notation: Notation
+    questions: tuple[QuestionSpec, ...]
+
+    @property
+    def single(self) -> bool:
+        """A plain problem file: one question, unnumbered, with one part."""
+        return len(self.questions) == 1 and not self.questions[0].number
+
+
+def load_sheet(path: str | Path) -> SheetSpec:
+    """Read and validate a problem or sheet file (without solving it)."""
+    return read_sheet(read_toml(path), str(path))
+
+
+def read_sheet(data: dict[str, Any], source: str = "<sheet>") -> SheetSpec:
+    options = data.get("sheet", {})
+    if not isinstance(options, dict):
+        raise ProblemError(source, "sheet", "expected a table")
+    sheet = Reader(source, options, "sheet", {"precision", "notation", "index_order", "symbols"})
+    precision = options.get("precision", 4)
+    if not isinstance(precision, int) or isinstance(precision, bool) or not 1 <= precision <= 15:
+        sheet.fail("precision", f"expected significant figures from 1 to 15, got {precision!r}")
+    notation = read_notation(sheet)
+    if "question" not in data and "vector" in data:
+        Reader(source, data, "", {"title", "author", "sheet", "vector"})
+        part = PartSpec("", "", (), "", None, vector=read_vector(source, data["vector"], "vector"))
+        title = str(data.get("title", Path(source).stem))
+        questions: tuple[QuestionSpec, ...] = (QuestionSpec("", "", (part,)),)
+    elif "question" not in data:
+        problem = {k: v for k, v in data.items() if k not in ("sheet", "author")}
+        spec = read_problem(problem, source)
+        title = spec.title
+        questions = (QuestionSpec("", "", (PartSpec("", "", SHOWABLE, "", spec),)),)
+    else:
+        top = Reader(source, data, "", {"title", "author", "sheet", "question"})
+        title = top.string("title", Path(source).stem) or ""
+        raw_questions = data["question"]
+        if not isinstance(raw_questions, list) or not raw_questions:
+            top.fail("question", "expected one or more [[question]] tables")
+        limits.at_most(source, "question", "questions", len(raw_questions), limits.QUESTIONS)
+        questions = tuple(
+            read_question(source, q, n) for n, q in enumerate(raw_questions, start=1)
+        )
+    author = data.get("author", "")
+    if not isinstance(author, str):
+        raise ProblemError(source, "author", f"expected a string, got {author!r}")
+    return SheetSpec(title, author, source, precision, notation, questions)
+
+
+def read_notation(sheet: Reader) -> Notation:
+    style = sheet.string("notation", "bracket")
+    if style not in STYLES:
+        sheet.fail("notation", f"expected one of {', '.join(STYLES)}, got {style!r}")
+    order = sheet.string("index_order", "out_in")
+    if order not in ("out_in", "in_out"):
+        sheet.fail("index_order", f'expected "out_in" or "in_out", got {order!r}')
+    symbols = sheet.table.get("symbols", {})
+    if not isinstance(symbols, dict) or not all(isinstance(v, str) for v in symbols.values()):
+        sheet.fail("symbols", 'expected a table of names and LaTeX, such as W1 = "C"')
+    for name, tex in symbols.items():  # pasted into the sheet verbatim: harmless math only
+        key = name if NAME_KEY.fullmatch(name) else repr(name)  # a key too stays one line
+        checked_math(sheet.source, sheet.where(f"symbols.{key}"), tex)
+    return Notation(style or "bracket", order or "out_in", dict(symbols))
+
+
+def read_question(source: str, raw: object, n: int) -> QuestionSpec:
+    at = f"question[{n}]"
+    if not isinstance(raw, dict):
+        raise ProblemError(source, at, "expected a table")
+    q = Reader(source, raw, at, {"number", "text", "part", "vector", *PROBLEM_KEYS})
+    number = raw.get("number", str(n))
+    if not isinstance(number, (str, int)):
+        q.fail("number", f"expected a label such as \"3.1\", got {number!r}")
+    raw_parts = raw.get("part", [{}])
+    if not isinstance(raw_parts, list) or not raw_parts:
+        q.fail("part", "expected one or more [[question.part]] tables")
+    limits.at_most(source, f"{at}.part", "parts", len(raw_parts), limits.QUESTIONS)
+    single = len(raw_parts) == 1
+    parts = tuple(
+        read_part(source, raw, p, f"{at}.part[{k}]", "" if single else chr(ord("a") + k - 1), at)
+        for k, p in enumerate(raw_parts, start=1)
+    )
+    return QuestionSpec(str(number), q.string("text", "") or "", parts)
+
+
+def read_part(
+    source: str, question: dict[str, Any], raw: object, at: str, label: str, question_at: str
+) -> PartSpec:
+    if not isinstance(raw, dict):
+        raise ProblemError(source, at, "expected a table")
+    part = Reader(
+        source, raw, at,
+        {"text", "show", "gradients", "update", "remark", "network", "graph", "data", "verify",
+         "where", "assume", "plot", "plot_at", "vector", "depends"},
+    )  # fmt: skip
+    show = raw.get("show", list(SHOWABLE))
+    if not isinstance(show, list) or any(s not in SHOWABLE + SHOW_EXTRA for s in show):
+        part.fail("show", f"expected a list drawn from {', '.join(SHOWABLE + SHOW_EXTRA)}")
+    own = "network" in raw or "graph" in raw
+    problem: dict[str, Any] = {}
+    for key in ("network", "graph"):
+        source_table = raw if own else question
+        if key in source_table:
+            problem[key] = source_table[key]
+    spec = None
+    if problem and "verify" not in raw and "vector" not in raw:  # these stand alone
+        problem["data"] = {**question.get("data", {}), **raw.get("data", {})}
+        ask = dict(question.get("ask", {}))
+        for key in ("gradients", "update"):
+            if key in raw:
+                ask[key] = raw[key]
+        problem["ask"] = ask
+        spec = read_problem(problem, source, at if own else question_at)
+    elif "gradients" in raw or "data" in raw:
+        part.fail("gradients", "this part has no network or graph to differentiate")
+    plot = raw.get("plot", [])
+    if not isinstance(plot, list) or any(a not in PLOTS for a in plot):
+        part.fail("plot", f"expected a list drawn from {', '.join(PLOTS)}")
+    plot_at = raw.get("plot_at", [])
+    if not isinstance(plot_at, list) or not all(is_number(z) for z in plot_at):
+        part.fail("plot_at", "expected a list of numbers (the points to mark)")
+    vector = None
+    if "vector" in raw or ("vector" in question and not problem and "verify" not in raw):
+        where = f"{at}.vector" if "vector" in raw else f"{question_at}.vector"
+        vector = read_vector(source, raw.get("vector", question.get("vector")), where)
+    depends = None
+    if "depends" in raw:
+        depends = read_depends(part, spec)
+    return PartSpec(
+        label, part.string("text", "") or "", tuple(show), part.string("remark", "") or "", spec,
+        claim=read_claim(part) if "verify" in raw else None, vector=vector, depends=depends,
+        plot=tuple(plot), plot_at=tuple(plot_at),
+    )
+
+
+def read_depends(part: Reader, spec: ProblemSpec | None) -> DependencySpec:
+    asked = part.table["depends"]
+    if not (isinstance(asked, dict) and set(asked) == {"of", "on"}
+            and all(isinstance(v, str) for v in asked.values())):
+        part.fail("depends", 'expected { of = "dyhat[1]/dx[1]", on = "b2[1]" }')
+    if spec is None:
+        part.fail("depends", "this part has no network or graph to differentiate")
+    return DependencySpec(asked["of"], asked["on"], part.where("depends"))
+
+
+def read_claim(part: Reader) -> ClaimSpec:
+    claim = part.string("verify") or ""
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("where", "assume"):
+        value = part.table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            part.fail(key, 'expected a list of strings such as ["s = exp(z)"]')
+        lists[key] = tuple(value)
+    return ClaimSpec(claim, lists["where"], lists["assume"], part.where("verify"))
+
+
+def read_vector(source: str, table: object, at: str) -> VectorSpec:
+    if not isinstance(table, dict):
+        raise ProblemError(source, at, "expected a table")
+    reader = Reader(source, table, at, {"function", "name"})
+    text = reader.string("function")
+    if not text:
+        reader.fail("function", 'expected a function of w such as "sigmoid(dot(w, x))"')
+    name = reader.string("name", "f") or "f"
+    if not IDENTIFIER.match(name):  # LaTeX, pasted in verbatim: harmless math only
+        checked_math(source, reader.where("name"), name)
+    return VectorSpec(text, name, source, at)
