@@ -18,7 +18,7 @@ import sympy
 from sympy import Abs, Piecewise, Symbol, cos, exp, log, sin, sqrt
 
 import symgrad
-from cli import run_here
+from cli import ROOT, run_here
 from oracle import central_difference, forward
 from symgrad.calculus import activations as act
 from symgrad.calculus.agree import agree, cancels_to_zero
@@ -26,7 +26,7 @@ from symgrad.engine import certify
 from symgrad.engine.certify import CertificationError
 
 x, y = Symbol("x", real=True), Symbol("y", real=True)
-TWO_TWO_TWO = "examples/two_two_two.toml"
+TWO_TWO_TWO = str(ROOT / "examples" / "two_two_two.toml")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,10 +108,19 @@ def test_two_two_two_is_certified_symbolically_with_the_hand_value() -> None:
     assert g.value == pytest.approx(0.08216704, rel=1e-6)  # the well-known worked example
 
 
-def test_relu_is_certified_at_random_points() -> None:
-    """ReLU's table gives the step H(z), its definition a Piecewise: equal, but not by cancelling."""
-    solution = symgrad.solve(symgrad.read_problem(network("relu", 1, 1)))
-    assert solution.gradients["dL/dW1[1,1]"].certificate == "numeric (6 random points)"
+def test_relu_step_is_certified_against_its_piecewise_definition() -> None:
+    """ReLU's table gives the step H(z) (0 at 0), its definition's derivative a Piecewise."""
+    solution = symgrad.solve(symgrad.read_problem(network("relu", 2, 2)))
+    assert solution.gradients["dL/dW1[1,1]"].certificate == "symbolic"
+
+
+def test_what_does_not_cancel_cheaply_is_certified_at_random_points() -> None:
+    assert certify.check("an identity", sin(x) ** 2 + cos(x) ** 2, sympy.Integer(1)) == (
+        "numeric (6 random points)")
+    assert certify.check("σ'", act.sigmoid(x) * (1 - act.sigmoid(x)),
+                         sympy.diff(1 / (1 + exp(-x)), x)) == "symbolic"
+    with pytest.raises(CertificationError, match="σ'"):
+        certify.check("σ'", (1 - act.sigmoid(x)) * (1 + act.sigmoid(x)), sympy.diff(1 / (1 + exp(-x)), x))
 
 
 def test_a_wrong_displayed_form_is_refused() -> None:

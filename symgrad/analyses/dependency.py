@@ -18,7 +18,7 @@ from sympy import Expr, Integer
 from symgrad.engine.backward import derive, reverse_sweep
 from symgrad.engine.certify import compose, concrete
 from symgrad.calculus.agree import agree, cancels_to_zero
-from symgrad.calculus.definitions import written_out
+from symgrad.calculus.definitions import SMOOTH, written_out
 
 WITNESS_POINTS = 20  # points tried before the derivative is taken for 0 and proved so
 
@@ -58,5 +58,5 @@ def dependency(solution: Solution, of: str, on: str) -> Dependency:
         return Dependency(of, on, tuple(s.name for s in through), derivative, True,
                           dict(found.disagreement))
     # zero at every point tried: prove it, cheaply if possible (simplify is the slow fallback)
-    zero = cancels_to_zero(written_out(leaves)) or sympy.simplify(leaves) == 0
+    zero = cancels_to_zero(written_out(leaves, SMOOTH)) or sympy.simplify(leaves) == 0
     return Dependency(of, on, tuple(s.name for s in through), derivative, not zero, {})

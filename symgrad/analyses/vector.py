@@ -28,7 +28,7 @@ from symgrad.input.spec import IDENTIFIER
 from symgrad.calculus.textbook import simplest
 from symgrad.calculus.agree import agree, cancels_to_zero
 from symgrad.calculus.definitions import SMOOTH, derivative_by_definitions, written_out
-from symgrad.engine.certify import CertificationError
+from symgrad.engine.certify import refusal
 
 U = Symbol("u", real=True)  # wᵀx (for the example i, inside a sum)
 N = Symbol("N", real=True, nonnegative=True)  # ‖w‖²
@@ -145,8 +145,7 @@ def componentwise_check(function: Expr, terms: tuple[VectorTerm, ...], scalars: 
         raw = derivative_by_definitions(written, w[j])
         found = agree(expected, raw, seed=j)
         if not found.agrees:
-            raise CertificationError(
-                f"vector gradient differs from component {j + 1} at {found.disagreement}")
+            raise refusal(f"component {j + 1} of the vector gradient of {function}", found)
         checked += found.points
         proved += cancels_to_zero(written_out(expected - raw, SMOOTH))
     how = "symbolically" if proved == CHECK_N else f"at {checked} random points"

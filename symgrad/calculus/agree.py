@@ -4,7 +4,7 @@ Every comparison of two expressions at random points (the certificate, the vecto
 componentwise check, the dependency witness) goes through `agree`, so there is one tolerance
 policy: two values a, b agree when |a − b| ≤ rtol·(1 + |a| + |b|), relative for large values and
 absolute near 0.  Points are drawn from random.Random(seed), uniformly in [−box, box] for every
-free symbol in name order, so a run is repeatable.  A point where either side has no finite real
+free symbol in a fixed order, so a run is repeatable.  A point where either side has no finite real
 value (log of a negative number, 1/0, an overflow) is skipped, not counted.
 
 This module sits below the engine (calculus/ imports nothing from engine/), so it evaluates on
@@ -12,9 +12,10 @@ its own: an iterative float walk over the expression DAG, each distinct subexpre
 once per point.  No lambdify: printing and compiling a composed network costs more than walking
 it six times.
 
-`cancels_to_zero` is the cheap symbolic test: exp(c·m) becomes T_m^c for a symbol T_m, and the
-difference is put over one denominator and its numerator expanded.  It never calls `simplify`
-and gives up (False: not proved) past a size cap rather than run for seconds.
+`cancels_to_zero` is the cheap symbolic test: exp(c·m) becomes T_m^c for a symbol T_m, other
+calls become symbols, and the difference is carried as a sparse polynomial numerator over a
+product of denominator factors; it is 0 when the numerator is.  It never calls `simplify` and
+gives up (False: not proved) past a size cap rather than run for seconds.
 """
 
 from __future__ import annotations
@@ -59,7 +60,6 @@ def agree(shown: Expr, raw: Expr, *, points: int = 6, box: float = 2.0, rtol: fl
 
     Stops at the first disagreement.  At most TRIES_PER_POINT·points points are drawn, so
     `points` in the answer may be fewer than asked when the expressions are often undefined."""
-    shown, raw = sympy.sympify(shown), sympy.sympify(raw)
     symbols = sorted(shown.free_symbols | raw.free_symbols, key=sympy.default_sort_key)
     rng = random.Random(seed)
     checked, worst = 0, 0.0
@@ -121,18 +121,18 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
-FUNCTIONS: dict[type, Callable[..., float]] = {
-    cls: _guard(f) for cls, f in {
-        sympy.exp: math.exp, sympy.log: math.log, sympy.sqrt: math.sqrt,
-        sympy.sin: math.sin, sympy.cos: math.cos, sympy.tan: math.tan,
-        sympy.tanh: math.tanh, sympy.sinh: math.sinh, sympy.cosh: math.cosh,
-        sympy.sech: lambda x: 1 / math.cosh(x), sympy.erf: math.erf,
-        sympy.Abs: abs, sympy.sign: _sign, sympy.Heaviside: _heaviside,
-        sympy.Max: max, sympy.Min: min,
-        act.sigmoid: _sigmoid, act.softplus: _softplus, act.relu: lambda z: max(z, 0.0),
-        act.leaky_relu: lambda z, a: z if z > 0 else a * z, act.softmax: _softmax,
-    }.items()
+# The float value of each function symgrad writes (values, not derivatives: σ(z), not σ').
+_FLOAT_FUNCTIONS: dict[type, Callable[..., float]] = {
+    sympy.exp: math.exp, sympy.log: math.log,  # sqrt is a power: see _power
+    sympy.sin: math.sin, sympy.cos: math.cos, sympy.tan: math.tan,
+    sympy.tanh: math.tanh, sympy.sinh: math.sinh, sympy.cosh: math.cosh,
+    sympy.sech: lambda x: 1 / math.cosh(x), sympy.erf: math.erf,
+    sympy.Abs: abs, sympy.sign: _sign, sympy.Heaviside: _heaviside,
+    sympy.Max: max, sympy.Min: min,
+    act.sigmoid: _sigmoid, act.softplus: _softplus, act.relu: lambda z: max(z, 0.0),
+    act.leaky_relu: lambda z, a: z if z > 0 else a * z, act.softmax: _softmax,
 }
+FUNCTIONS: dict[type, Callable[..., float]] = {cls: _guard(f) for cls, f in _FLOAT_FUNCTIONS.items()}
 COMPARE: dict[str, Callable[[float, float], bool]] = {
     ">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
@@ -172,10 +172,10 @@ def _node(e: Basic, args: list[float]) -> float:
         return f(*args)
     if isinstance(e, sympy.Function):  # anything else: sympy's evalf of this one call
         try:
-            value = complex(e.func(*map(sympy.Float, args)).evalf())
+            z = complex(e.func(*map(sympy.Float, args)).evalf())
         except (TypeError, ValueError, ZeroDivisionError, OverflowError):
             return NAN
-        return value.real if value.imag == 0 else NAN
+        return z.real if z.imag == 0 else NAN
     raise TypeError(f"agree: cannot evaluate {type(e).__name__} in {e}")
 
 
@@ -234,9 +234,9 @@ def cancels_to_zero(difference: Expr, size_cap: int = SIZE_CAP, terms_cap: int =
     the denominator is a product of nonzero polynomials, so the expression is 0 exactly when the
     numerator is the zero polynomial.  Each step is an identity, so True is a proof; False only
     means "not proved cheaply" (a Piecewise, say, or a size past the caps)."""
-    if _tree_size(difference, size_cap) >= size_cap:
-        return False
     try:
+        if _tree_size(difference, size_cap) >= size_cap:
+            return False
         return _Fractions(difference, terms_cap).zero()
     except (_TooLarge, RecursionError):
         return False
@@ -279,7 +279,7 @@ class _Fractions:
             if e in self.generators or e in self.exponents:
                 continue
             if isinstance(e, sympy.exp):  # e^{c m + ...}: the units m are the generators
-                units = []
+                units: list[tuple[object, int]] = []
                 for term in sympy.Add.make_args(sympy.expand(e.args[0])):
                     c, m = term.as_coeff_Mul()
                     c, m = (int(c), m) if c.is_Integer else (1, term)  # e^{m/2}: a unit alone
@@ -298,7 +298,7 @@ class _Fractions:
             if e in self.memo:
                 continue
             if e in self.exponents:
-                n, d = self.ring.one, {}
+                n, d = self.ring.one, {}  # type: ignore[var-annotated]
                 for m, c in self.exponents[e]:
                     if c > 0:
                         n *= self.gens[m] ** c

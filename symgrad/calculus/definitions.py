@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 import sympy
+from sympy.core.logic import fuzzy_and
 from sympy import Abs, Basic, Expr, Function, Heaviside, Piecewise, Symbol, erf, exp, log, sqrt
 from sympy.printing.latex import LatexPrinter
 
@@ -142,7 +143,12 @@ def _stand_in(cls: type) -> type:
             derivative, ts = _DERIVATIVES[key]
             return derivative.xreplace(dict(zip(ts, self.args)))
 
-        _STAND_INS[cls] = type(f"{cls.__name__}_by_definition", (Function,), {"fdiff": fdiff})
+        def is_real(self: Function) -> bool | None:  # real at real arguments (not bce: log p)
+            return fuzzy_and(a.is_real for a in self.args) if cls is not act.bce else None
+
+        # declared real, so that |f| differentiates as sign(f) and not through re and im parts
+        _STAND_INS[cls] = type(f"{cls.__name__}_by_definition", (Function,),
+                               {"fdiff": fdiff, "_eval_is_real": is_real})
     return _STAND_INS[cls]
 
 

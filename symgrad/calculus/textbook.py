@@ -4,6 +4,11 @@ Nothing here calls `simplify` on what is displayed (it turns σ' into 1/(4 cosh�
 reorders factors).  Candidates are proposed deliberately (the error ŷ − y, the cancelled
 rational form, the factored form) and one is kept only when the difference from the raw form
 cancels to zero exactly.
+
+That cancellation is exact but relative: the raw form of an output head is a product of the
+derivative table's factors (σ' = σ(1 − σ)), so ŷ − y is only as right as the table.  The table
+itself is checked against the derivative of each activation's definition (engine/certify.py,
+`certify_table`) before any result of the graph is certified, so a wrong entry is refused there.
 """
 
 from __future__ import annotations

@@ -3,21 +3,23 @@
 The engine's factors come from its derivative table (each activation's `fdiff`: σ' = σ(1 − σ),
 softplus' = σ, ...).  sympy's `diff` of sigmoid(z) uses that same table, so comparing the
 displayed result with `diff` of the composed expression would only check how the chain rule was
-assembled: a wrong entry would be certified.  Here every activation is first replaced by its
-definition in elementary functions (calculus/definitions.py, the table `verify` proves from),
-and only then differentiated, by sympy's rules for exp, log, powers and Piecewise.
+assembled: a wrong entry would be certified.  Here the derivative the displayed result is
+checked against takes each activation's derivative rule from its definition in elementary
+functions (calculus/definitions.py, the table `verify` proves from: σ' is d/dz of
+1/(1 + e^{-z}), ReLU' of its Piecewise), by sympy's own rules for exp, log, powers, Piecewise.
 
 - Every table entry a graph uses (each activation kind, slope and softmax width, once per
   process) is checked against the derivative of its definition when the Certifier is made.
   The output heads (ŷ − y, p − y) are exact cancellations of products of these entries
-  (textbook.py), so they rest on this check too.
-- "symbolic": the displayed result composed down to the leaves, activations written out, minus
-  the derivative of the written-out composed top cancels to 0 (`cancels_to_zero`: exp as
-  symbols, one denominator, numerator expanded; no `simplify`).
-- "numeric (k random points)": the two agree at k random points (`agree`) but did not cancel
-  cheaply (a Piecewise from ReLU, say).
-- "local": too large to compose, or a result in δ form: only the table check above, and the
-  chain rule is trusted to multiply and add certified factors.
+  (textbook.py), and "local" results are chain-rule sums of them, so both rest on this check.
+- "symbolic": the displayed result composed down to the leaves, minus the derivative of the
+  composed top, cancels to 0 with σ, tanh, softplus, softmax written out in exponentials, the
+  step H(z) as its Piecewise and ReLU values as opaque symbols (`cancels_to_zero`: one
+  denominator, numerator expanded, no `simplify`); the two also agree at 6 random points.
+- "numeric (k random points)": they agree at k random points (`agree`, k = 6 unless the
+  expressions are often undefined) but do not cancel cheaply.
+- "local": more than NODE_LIMIT nodes, a composed tree past TREE_LIMIT, or a result in δ form:
+  only the table check above.
 A disagreement raises CertificationError (one line from the command line, exit status 2).
 """
 
@@ -27,13 +29,16 @@ import sympy
 from sympy import Expr, Symbol
 from sympy.core.function import AppliedUndef
 
-from symgrad.calculus.agree import agree, cancels_to_zero
-from symgrad.calculus.definitions import DEFINITIONS, SMOOTH, derivative_by_definitions, written_out
+from symgrad.calculus.agree import Agreement, agree, cancels_to_zero
+from symgrad.calculus.definitions import (
+    DEFINITIONS, SMOOTH, derivative_by_definitions, rewrite_calls, written_out,
+)
 from symgrad.calculus.textbook import one_hot_substitution
 from symgrad.engine.graph import Graph
+from symgrad.input.names import Partial
 from symgrad.errors import SymgradError
 
-# Past this many tree nodes in the composed expression, the naive derivative is too costly to
+# Past this many tree nodes in the composed expression, differentiating it whole is too costly to
 # serve as a second method; such graphs are certified locally.
 TREE_LIMIT = 400
 NODE_LIMIT = 80  # composing is exponential in depth as a tree: do not even try past this
@@ -81,20 +86,36 @@ def tree_size(expr: Expr, cap: int) -> int:
     return size
 
 
+def refusal(what: str, found: Agreement) -> CertificationError:
+    """The one-line error for a form that disagrees with the derivative of the definitions."""
+    assert found.disagreement is not None and found.values is not None
+    at = ", ".join(f"{k} = {v:.4g}" for k, v in list(found.disagreement.items())[:4])
+    at += ", ..." if len(found.disagreement) > 4 else ""
+    return CertificationError(
+        f"certificate failed (a bug in symgrad, please report it): {what} gives "
+        f"{found.values[0]:.6g} where the derivative of the definitions gives "
+        f"{found.values[1]:.6g} (at {at})"
+    )
+
+
+def steps_written_out(expr: Expr) -> Expr:
+    """H(x) with H(0) = 0 (ReLU's derivative in the table) as Piecewise((1, x > 0), (0, True)),
+    which is exactly what differentiating ReLU's definition gives: the two then cancel."""
+    def step(call: sympy.Basic) -> sympy.Basic | None:
+        if isinstance(call, sympy.Heaviside) and call.args[1:] == (sympy.S.Zero,):
+            return sympy.Piecewise((1, call.args[0] > 0), (0, True))
+        return None
+
+    return rewrite_calls(expr, step)
+
+
 def check(what: str, shown: Expr, raw: Expr, seed: int = 0) -> str:
     """How `shown` was certified equal to `raw`, the derivative of the definitions: "symbolic" or
     "numeric (k random points)"; raises CertificationError when they differ."""
     found = agree(shown, raw, points=POINTS, seed=seed)
     if not found.agrees:
-        assert found.disagreement is not None and found.values is not None
-        at = ", ".join(f"{k} = {v:.4g}" for k, v in list(found.disagreement.items())[:4])
-        at += ", ..." if len(found.disagreement) > 4 else ""
-        raise CertificationError(
-            f"certificate failed (a bug in symgrad, please report it): {what} gives "
-            f"{found.values[0]:.6g} where the derivative of the definitions gives "
-            f"{found.values[1]:.6g} (at {at})"
-        )
-    if cancels_to_zero(written_out(shown - raw, SMOOTH)):  # σ as 1/(1 + e^{-z}), ReLU a symbol
+        raise refusal(what, found)
+    if cancels_to_zero(steps_written_out(written_out(shown - raw, SMOOTH))):
         return "symbolic"
     return f"numeric ({found.points} random points)" if found.points else "unchecked"
 
@@ -127,8 +148,9 @@ def certify_table(graph: Graph) -> None:
             continue
         for t in entry.args:
             if isinstance(t, Symbol):
-                check(f"the derivative table's d/d{t} {entry} = {entry.diff(t)}",
-                      entry.diff(t), derivative_by_definitions(entry, t))
+                what = f"the derivative table's d/d{t} {entry} = {entry.diff(t)}"
+                if check(what, entry.diff(t), derivative_by_definitions(entry, t)) == "unchecked":
+                    raise CertificationError(f"{what}: no point to check it at")
         _CERTIFIED.add(key)
 
 
@@ -163,5 +185,5 @@ class Certifier:
             targets = [n.symbol for n in self.graph.nodes if n.kind == "target"]
             raw, shown = (e.xreplace(one_hot_substitution(targets)) for e in (raw, shown))
         text = str(result)
-        what = f"d{top}/d{wrt} = {text if len(text) <= 100 else text[:100] + '...'}"
+        what = f"{Partial(top, wrt)} = {text if len(text) <= 100 else text[:100] + '...'}"
         return check(what, shown, raw, seed)

@@ -94,7 +94,7 @@ def solve_spec(spec: ProblemSpec) -> Solution:
 def gradient(
     graph: Graph, derivation: Derivation, env: dict[Symbol, Value], certifier: Certifier
 ) -> Gradient:
-    key = f"d{derivation.top}/d{derivation.wrt}"  # for messages
+    key = str(Partial(derivation.top, derivation.wrt))  # for messages
     factor_values = None
     if derivation.paths is not None:
         factor_values = tuple(
@@ -135,7 +135,7 @@ def requested(spec: ProblemSpec, graph: Graph) -> list[tuple[str, str]]:
             raise ProblemError(
                 spec.source, f"{field}[{k}]",
                 f"{text!r}: the network has no loss; set network.loss, or ask for a partial "
-                f"in full such as 'dyhat[1]/d{text.strip()}'",
+                f"in full such as '{Partial('yhat[1]', text.strip())}'",
             )
         for name in (top, wrt):
             if name not in graph.by_name:
