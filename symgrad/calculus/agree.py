@@ -235,7 +235,7 @@ def cancels_to_zero(difference: Expr, size_cap: int = SIZE_CAP, terms_cap: int =
     numerator is the zero polynomial.  Each step is an identity, so True is a proof; False only
     means "not proved cheaply" (a Piecewise, say, or a size past the caps)."""
     try:
-        if _tree_size(difference, size_cap) >= size_cap:
+        if tree_size(difference, size_cap) >= size_cap:
             return False
         return _Fractions(difference, terms_cap).zero()
     except (_TooLarge, RecursionError):
@@ -360,7 +360,8 @@ class _Fractions:
         return p
 
 
-def _tree_size(expr: Basic, cap: int) -> int:
+def tree_size(expr: Basic, cap: int) -> int:
+    """The number of nodes of `expr` as a tree, counted up to `cap`."""
     size = 0
     for _ in sympy.preorder_traversal(expr):
         size += 1

@@ -29,7 +29,7 @@ import sympy
 from sympy import Expr, Symbol
 from sympy.core.function import AppliedUndef
 
-from symgrad.calculus.agree import Agreement, agree, cancels_to_zero
+from symgrad.calculus.agree import Agreement, agree, cancels_to_zero, tree_size
 from symgrad.calculus.definitions import (
     DEFINITIONS, SMOOTH, derivative_by_definitions, rewrite_calls, written_out,
 )
@@ -74,16 +74,6 @@ def compose(graph: Graph, expr: Expr, keep: Symbol | None = None) -> Expr:
         if node.expr is not None and node.symbol in needed and node.symbol != keep:
             composed[node.symbol] = concrete(node.expr).xreplace(composed)
     return expr.xreplace(composed)
-
-
-def tree_size(expr: Expr, cap: int) -> int:
-    """The number of nodes of `expr` as a tree, counted up to `cap`."""
-    size = 0
-    for _ in sympy.preorder_traversal(expr):
-        size += 1
-        if size >= cap:
-            break
-    return size
 
 
 def refusal(what: str, found: Agreement) -> CertificationError:
