@@ -3,7 +3,7 @@
 __version__ = "0.2.0"
 
 from symgrad.errors import NumericError, ProblemError, SymgradError
-from symgrad.api import Gradient, Sheet, Solution, compile, solve
+from symgrad.api import Gradient, Sheet, Solution, check, compile, solve, variants
 from symgrad.input.spec import ProblemSpec, load_problem, read_problem
 from symgrad.analyses.vector import vector_gradient
 from symgrad.proof.verify import Verdict, verify
@@ -11,6 +11,8 @@ from symgrad.proof.verify import Verdict, verify
 __all__ = [
     "Gradient",
     "Sheet",
+    "check",
+    "check",
     "compile",
     "NumericError",
     "ProblemError",
@@ -21,6 +23,7 @@ __all__ = [
     "load_problem",
     "read_problem",
     "solve",
+    "variants",
     "vector_gradient",
     "verify",
 ]
