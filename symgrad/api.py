@@ -16,12 +16,15 @@ import numpy as np
 import sympy
 
 from symgrad.analyses import sheet as sheets
+from symgrad.analyses.variants import Variants, draw_variants
 from symgrad.engine import solution as engine
 from symgrad.engine.compiled import Compiled, compile_solution
-from symgrad.errors import NumericError, SymgradError
+from symgrad.errors import NumericError, ProblemError, SymgradError
+from symgrad.input import limits
 from symgrad.input.names import Partial
 from symgrad.input.sheetspec import Notation, SheetSpec, load_sheet, read_sheet
-from symgrad.input.spec import AskSpec, ProblemSpec
+from symgrad.input.spec import AskSpec, ProblemSpec, read_toml
+from symgrad.input.variantspec import read_variants
 from symgrad.output.jsonout import sheet_json, solution_json
 from symgrad.output.render import gradient_latex, notebook_latex, render_sheet
 
@@ -201,6 +204,28 @@ def compile(problem: str | Path | ProblemSpec | dict[str, Any]) -> Compiled:  # 
     return compile_solution(solved)
 
 
+def variants(problem: str | Path | dict[str, Any], n: int = 10, seed: int = 0,
+             precision: int | None = None) -> Variants:
+    """n exam variants of a problem or sheet file with a `[variants]` table (or a dict in the
+    file's structure): derived once, every draw evaluated in batches, the kept ones ready to
+    render.  The same seed gives the same variants; `.variants[k].given`, `.answers`, `.sheet`,
+    and `.report()` for the draws each condition rejected and the spread of every answer."""
+    if isinstance(problem, dict):
+        data, source = problem, "<python>"
+        limits.check_plain_data(data, source)
+    else:
+        data, source = read_toml(problem), str(problem)
+    spec = read_sheet(data, source)
+    table = read_variants(data, source)
+    if table is None:
+        raise ProblemError(source, "variants", "expected a [variants] table saying what to draw, "
+                           "such as W1 = { uniform = [-1, 1], step = 0.1 }")
+    sheet = sheets.solve_sheet(spec)
+    if precision is not None:
+        sheet = dataclasses.replace(sheet, precision=precision)
+    return draw_variants(sheet, table, n, seed)
+
+
 def in_leaves(solution: engine.Solution, expr: sympy.Expr) -> sympy.Expr:
     """`expr` with every adjoint symbol (∂L/∂z, the δ of z) and every node written out, down to
     the leaves."""
@@ -230,3 +255,105 @@ def present(solved: sheets.Sheet) -> Solution | Sheet:
         return Solution.of(single, solved.notation, solved.precision)
     plain = {f.name: getattr(solved, f.name) for f in fields(sheets.Sheet)}
     return Sheet(**plain)
+
+
+def check(problem: str | Path, answers: str | Path, *,
+          symbols: dict[str, str] | None = None) -> CheckReport:
+    """Check a student's answers (an answer file, or a written solution) against a problem or
+    sheet file: a report of every line with its verdict, diagnosis and marks, with `to_json()`,
+    `to_text()` and `to_latex()`.  `symbols` adds to the problem's [check.symbols]: the
+    student's LaTeX names ("h_1") → the engine's ("a1[1]")."""
+    from symgrad.analyses.check import check_sheet
+    from symgrad.input.answers import load_answers, load_check_problem, read_symbols
+    from symgrad.proof.verify import verify as prove
+
+    data, options = load_check_problem(problem)
+    solved = sheets.solve_sheet(read_sheet(data, str(problem)))
+    layout = [(q.number, [p.label for p in q.parts]) for q in solved.questions]
+    student = load_answers(answers, layout)
+    options = options.merged(student.symbols, student.symbol_text)
+    if symbols:
+        extra, text = read_symbols(symbols, "<symbols>", "symbols")
+        options = options.merged(extra, text)
+    names = check_names(solved, options)
+    report = check_sheet(solved, student, options, names,
+                         verify=lambda claim: prove(claim, seconds=5))
+    plain = {f.name: getattr(report, f.name) for f in fields(report)}
+    return CheckReport(**plain, sheet=solved)
+
+
+from symgrad.analyses import check as checking  # noqa: E402 - kept with the check façade
+
+
+@dataclass(frozen=True)
+class CheckReport(checking.Report):
+    """A checked piece of work, with the solved sheet it was checked against (for its notation)."""
+
+    sheet: sheets.Sheet | None = None
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{n} {v}" for v, n in self.counts.items() if n)
+        return f"<CheckReport {self.points:g}/{self.out_of:g}: {counts}>"
+
+    def to_json(self) -> dict[str, Any]:
+        from symgrad.output.feedback import report_json
+
+        return report_json(self)
+
+    def to_text(self) -> str:
+        from symgrad.output.feedback import feedback_text
+
+        return feedback_text(self)
+
+    def to_latex(self, templates: str | Path | None = None) -> str:
+        from symgrad.output.feedback import render_feedback
+
+        assert self.sheet is not None
+        return render_feedback(self, self.sheet, templates)
+
+
+def check_names(solved: sheets.Sheet, options: Any) -> dict[tuple[str, str], dict[str, str]]:
+    """For each part, the key of every way to write each of its names (the sheet's notation,
+    the default notation, the engine's own names, η) → the engine's name, the student's
+    [check.symbols] first.  A symbol naming nothing in the problem is one line (exit status 2)."""
+    from symgrad.errors import ProblemError
+    from symgrad.input.mathtext import name_key
+    from symgrad.output.notation import latex_names
+
+    activations = {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "exp"}
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    known: set[str] = set()
+    for q in solved.questions:
+        for part in q.parts:
+            if part.solution is None:
+                continue
+            graph = part.solution.graph
+            plain = [n.name for n in graph.nodes]
+            notation = solved.notation if part.solution.spec.network else \
+                dataclasses.replace(solved.notation, symbols={})
+            table: dict[str, str] = {}
+            for style in (Notation(), notation):  # the sheet's own notation wins
+                for name, tex in latex_names(plain, style).items():
+                    key = name_key(tex)
+                    if key is not None:
+                        table[key] = name
+            table.update({"=" + n: n for n in plain})
+            eta = name_key(solved.notation.eta)
+            for k in ("eta||", eta):
+                if k is not None and graph.learning_rate is not None:
+                    table[k] = "eta"
+            for key, target in options.symbols.items():
+                if target in activations:
+                    continue
+                partial = Partial.parse(target)
+                names = [partial.top, partial.wrt] if partial else [target]
+                if all(n in graph.by_name for n in names) or target == "eta":
+                    table[key] = target
+                    known.add(key)
+            out[q.number, part.label] = table
+    for key, target in options.symbols.items():
+        if key not in known and target not in activations:
+            raise ProblemError(options.source, f"check.symbols.{options.symbol_text.get(key, key)}",
+                               f"{target!r} is not a name of the problem (names look like "
+                               "a1[1], W2[1,1], dL/dz1[1], or an activation such as relu)")
+    return out

@@ -3,6 +3,11 @@
     symgrad solve PROBLEM.toml [-o DIR] [--templates DIR]   write DIR/<stem>.tex (default output/)
     symgrad solve PROBLEM.toml --json                       print the solution as JSON
     symgrad examples [--from DIR] [-o DIR]                  render every problem in examples/
+    symgrad variants PROBLEM.toml -n N --seed S [-o DIR] [--pdf] [--format md html moodle qti]
+                                        exam variants: a key and a question sheet each, and more
+    symgrad check PROBLEM.toml ANSWERS [--json] [-o DIR] [--pdf]
+                                        a student's work line by line: exit 0 all correct,
+                                        1 something wrong or inconsistent, 2 bad input
     symgrad verify "diff(sigmoid(z), z) = sigmoid(z)*(1 - sigmoid(z))" [--where ...] [--json]
                                         exit 0 PROVED, 1 REFUTED, 3 UNDECIDED, 2 a bad claim
 """
@@ -23,6 +28,9 @@ from typing import Any, NoReturn
 from symgrad import __version__
 from symgrad.errors import SymgradError
 from symgrad.output.pdf import LatexError
+
+FORMATS = ("tex", "md", "html", "moodle", "qti")
+STYLES = ("auto", "numerical", "cloze")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -46,9 +54,36 @@ def parser() -> argparse.ArgumentParser:
                        help="write the answer key (the default; with --questions, both)")
     solve.add_argument("--questions", action="store_true",
                        help="write the question sheet: no solutions, space to answer")
+    solve.add_argument("--format", nargs="+", action="extend", choices=FORMATS, metavar="FORMAT",
+                       help="what to write: tex (the default), md, html, moodle (Moodle XML), "
+                            "qti (Canvas QTI 1.2 zip); several may be given")
     examples = commands.add_parser("examples", help="write the answer key of every example")
     examples.add_argument("--from", dest="folder", default=None,
                           help="the problem folder (default: the examples installed with symgrad)")
+    variants = commands.add_parser("variants", help="exam variants with their keys, from a "
+                                   "file's [variants] table")
+    variants.add_argument("problem", help="a problem or sheet file (TOML) with a [variants] table")
+    variants.add_argument("-n", type=int, default=10, help="how many variants (default 10)")
+    variants.add_argument("--seed", type=int, default=0,
+                          help="the random seed (default 0): the same seed gives the same files")
+    variants.add_argument("--format", nargs="+", action="extend", choices=FORMATS[1:],
+                          metavar="FORMAT", help="also write md, html (each variant), moodle "
+                          "(Moodle XML) or qti (Canvas QTI 1.2 zip) of all variants")
+    variants.add_argument("--pdf-each", action="store_true",
+                          help="also one PDF per variant key and question sheet (a TeX run each)")
+    for command in (solve, variants):
+        command.add_argument("--moodle-style", choices=STYLES, default="auto",
+                             help="Moodle questions: a numerical question per answer, a cloze "
+                                  "question per part, or auto (numerical for one answer)")
+    check = commands.add_parser("check", help="check a student's answers or written solution")
+    check.add_argument("problem", help="the problem or sheet file (TOML)")
+    check.add_argument("answers", help="the student's answers (.json, .toml) or written solution "
+                       "(.md, .txt, .tex)")
+    check.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    check.add_argument("-o", "--output", default=None,
+                       help="write the feedback document (LaTeX) into this folder")
+    check.add_argument("--pdf", action="store_true", help="also build the feedback PDF")
+    check.add_argument("--templates", help="a folder of templates that override the built-in")
     verify = commands.add_parser("verify", help="prove or refute a claimed identity")
     verify.add_argument("claim", nargs="?", help='e.g. "diff(tanh(z), z) = 1 - tanh(z)**2"')
     verify.add_argument("--where", action="append", default=[], help='a definition "s = ..."')
@@ -57,10 +92,11 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--time-limit", default="10",
                         help="seconds for the whole command (for each claim with --bundled)")
     verify.add_argument("--bundled", action="store_true", help="check the bundled identities")
-    for command in (solve, examples):
+    for command in (solve, examples, variants):
         command.add_argument("-o", "--output", default=None,
-                             help="the folder to write in (default output/); for solve, - writes "
-                                  "the .tex to standard output")
+                             help="the folder to write in (default output/STEM-variants)"
+                             if command is variants else "the folder to write in (default "
+                             "output/); for solve, - writes the .tex to standard output")
         command.add_argument("--precision", type=int, default=None, metavar="N",
                              help="significant figures shown (1 to 15; default: the sheet's own)")
         command.add_argument("--pdf", action="store_true", help="also build the PDF (LaTeX)")
@@ -77,7 +113,8 @@ def solved_at(problem: Path, precision: int | None) -> Any:
 
 
 def render(problem: Path, output: Path, templates: str | None, keys: Sequence[bool],
-           pdf: bool, precision: int | None = None) -> list[Path]:
+           pdf: bool, precision: int | None = None, formats: Sequence[str] = ("tex",),
+           moodle_style: str = "auto") -> list[Path]:
     """Write the answer key (output/<stem>.tex) and/or the question sheet (<stem>-questions.tex),
     and their PDFs. Every document is made before any file is written, so that an error (a
     LaTeX error in the question sheet, say) leaves no file of this problem behind."""
@@ -85,12 +122,19 @@ def render(problem: Path, output: Path, templates: str | None, keys: Sequence[bo
     from symgrad.output.pdf import compile_pdf
     solved = solved_at(problem, precision)
     files: dict[Path, str | bytes] = {}
-    for key in keys:
+    for key in keys if "tex" in formats or pdf else ():
         latex = solved.to_latex(templates, key)
         target = output / (f"{problem.stem}.tex" if key else f"{problem.stem}-questions.tex")
         files[target] = latex
         if pdf:
             files[target.with_suffix(".pdf")] = compile_pdf(latex, target.name)[0]
+    if set(formats) - {"tex"}:
+        from symgrad.output.exam import sheet_files
+
+        sheet = solved.sheet() if hasattr(solved, "sheet") else solved
+        exports = sheet_files(sheet, problem.stem, [f for f in formats if f != "tex"], keys,
+                              templates, moodle_style)
+        files.update({output / name: data for name, data in exports.items()})
     for path, data in files.items():
         outfile.write(path, data)
     return list(files)
@@ -115,7 +159,7 @@ def say(message: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    writes = args.command == "examples" or (
+    writes = args.command in ("examples", "variants") or (
         args.command == "solve" and not (args.json or args.text) and args.output != "-")
     saved = {each: signal.getsignal(each) for each in (signal.SIGINT, signal.SIGTERM)}
     if writes:  # not for verify: its forked prover is ended with SIGTERM and must just die
@@ -127,9 +171,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "verify":
             return verify_command(args)
+        if args.command == "check":
+            return check_command(args)
         check_options(args)
         if args.command == "examples":
             return examples_command(args)
+        if args.command == "variants":
+            return variants_command(args)
         if args.json or args.text:
             from symgrad.output.text import summary
 
@@ -151,7 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             keys = [True] * (args.key or not args.questions) + [False] * args.questions
             for path in render(Path(args.problem), Path(args.output or "output"), args.templates,
-                               keys, args.pdf, args.precision):
+                               keys, args.pdf, args.precision, args.format or ["tex"],
+                               args.moodle_style):
                 print(f"wrote {path}")
     except LatexError as error:
         say(error)
@@ -180,15 +229,53 @@ def check_options(args: argparse.Namespace) -> None:
         raise SymgradError(f"{args.templates}: --templates: expected a folder of templates")
     if args.precision is not None and not 1 <= args.precision <= 15:
         raise SymgradError(f"--precision {args.precision}: expected significant figures from 1 to 15")
+    if args.command == "solve" and args.format and set(args.format) != {"tex"} and (
+            args.json or args.text or args.output == "-"):
+        raise SymgradError("--format: writes files; not with --json, --text or -o -")
+    if args.command == "variants":
+        from symgrad.input import limits
+
+        if not 1 <= args.n <= limits.VARIANTS:
+            raise SymgradError(f"-n {args.n}: expected 1 to {limits.VARIANTS} variants")
+        if not 0 <= args.seed < 2**63:
+            raise SymgradError(f"--seed {args.seed}: expected a whole number from 0 to 2**63 - 1")
+        if args.output is None:
+            args.output = str(Path("output") / f"{Path(args.problem).stem}-variants")
     if args.output == "-":
         if args.command != "solve" or args.pdf or args.text or (args.key and args.questions):
             raise SymgradError("-o -: writes one .tex (or the JSON) to standard output; "
                                "not with --pdf, --text, examples or both --key and --questions")
         return
-    if args.command == "examples" or not (args.json or args.text) or args.output is not None:
+    if args.command != "solve" or not (args.json or args.text) or args.output is not None:
         from symgrad.output.outfile import check_folder
 
         check_folder(Path(args.output or "output"))
+
+
+def variants_command(args: argparse.Namespace) -> int:
+    """Draw the variants, make every file in memory (TeX included), then write them all."""
+    from symgrad.api import variants
+    from symgrad.output import outfile
+    from symgrad.output.exam import variant_files
+
+    problem, folder = Path(args.problem), Path(args.output)
+    if args.pdf or args.pdf_each:
+        from symgrad.output.pdf import engine
+
+        engine()  # no TeX engine: say so before any work
+    made = variants(problem, args.n, args.seed, args.precision)
+    files = variant_files(made, problem.stem, args.format or [], args.pdf, args.pdf_each,
+                          args.templates, args.moodle_style)
+    for name, data in files.items():
+        outfile.write(folder / name, data)
+    each = [n for n in files if n.startswith(f"{problem.stem}-v")]
+    print(f"wrote {len(each)} files of {len(made.variants)} variants to {folder} "
+          f"({each[0]}, ...)")
+    for name in files:
+        if name not in each:
+            print(f"wrote {folder / name}")
+    sys.stdout.write(made.report())
+    return 0
 
 
 def examples_folder() -> Path:
@@ -261,6 +348,46 @@ def verify_command(args: argparse.Namespace) -> int:
         for caveat in verdict.caveats:
             print(f"  note: {caveat}")
     return verdict.exit_status
+
+
+def check_command(args: argparse.Namespace) -> int:
+    """Check a student's work: the report on standard output (text, or JSON with --json); with
+    -o DIR (or --pdf) the feedback document too.  Exit 0 when every checked line is correct, 1
+    when one is wrong or inconsistent (or correct only from the student's own earlier values,
+    unless the problem's [check] table says that counts as correct)."""
+    from symgrad.api import check
+
+    if args.templates and not Path(args.templates).is_dir():
+        raise SymgradError(f"{args.templates}: --templates: expected a folder of templates")
+    if args.output == "-":
+        raise SymgradError("-o -: check writes its feedback document into a folder; the report "
+                           "itself goes to standard output (--json for JSON)")
+    folder = Path(args.output) if args.output is not None else (Path("output") if args.pdf else None)
+    if folder is not None:
+        from symgrad.output.outfile import check_folder
+
+        check_folder(folder)
+    report = check(args.problem, args.answers)
+    files: dict[Path, str | bytes] = {}
+    if folder is not None:  # every file is made before any is written
+        from symgrad.output.pdf import compile_pdf
+
+        latex = report.to_latex(args.templates)
+        target = folder / f"{Path(args.answers).stem}-feedback.tex"
+        files[target] = latex
+        if args.pdf:
+            files[target.with_suffix(".pdf")] = compile_pdf(latex, target.name)[0]
+    text = (json.dumps(report.to_json(), indent=1, allow_nan=False, ensure_ascii=False) + "\n"
+            if args.json else report.to_text())
+    if files:
+        from symgrad.output import outfile
+
+        for path, data in files.items():
+            outfile.write(path, data)
+    sys.stdout.write(text)
+    for path in files:
+        print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
+    return report.exit_status
 
 
 def main_exit() -> None:

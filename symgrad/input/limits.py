@@ -23,6 +23,11 @@ VARIABLES = 500  # defined variables of a computation graph
 DEPTH = 130  # the longest chain of nodes from an input to the top (64 layers give 129)
 QUESTIONS = 100  # questions of a sheet, and parts of a question
 TEXT_CHARACTERS = 20_000  # one piece of prose (title, text, remark)
+VARIANTS = 10_000  # exam variants of one run (symgrad variants -n)
+DRAWS = 1_000_000  # draws of one run, accepted or not ([variants] draws)
+VARIANT_QUANTITIES = 1_000  # quantities named in [variants]
+CHOICES = 10_000  # values of one `choose` list
+CONDITIONS = 100  # conditions in `require`
 
 BOUNDS = {  # for the README's table and the tests
     "file size (bytes)": FILE_BYTES,
@@ -36,6 +41,11 @@ BOUNDS = {  # for the README's table and the tests
     "longest chain of nodes": DEPTH,
     "questions of a sheet, parts of a question": QUESTIONS,
     "characters of one string (prose)": TEXT_CHARACTERS,
+    "exam variants of one run": VARIANTS,
+    "draws of one run": DRAWS,
+    "quantities in [variants]": VARIANT_QUANTITIES,
+    "values of one choose list": CHOICES,
+    "conditions in require": CONDITIONS,
 }
 
 

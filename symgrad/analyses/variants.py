@@ -1,0 +1,578 @@
+"""Exam variants: other numbers for a solved sheet, drawn, screened and worked out in batches.
+
+The sheet is solved (derived and certified) once.  Each part's problem is then compiled into one
+straight-line numpy program (the forward pass, the backward sweep, the chain-rule factors, the
+gradients and the update, as `engine.compiled` does) and evaluated for a whole batch of draws at
+a time.  A draw is kept when it meets every condition:
+
+- "finite": every number is finite (always on);
+- "saturated": no sigmoid unit with |z| > 4 and no tanh unit with |z| > 2;
+- "dead_relu": no ReLU layer whose every unit has z <= 0;
+- "zero_gradient": no asked gradient below 0.5 × 10^-p, p the sheet's precision (it would show
+  as 0 to p decimal places);
+- each `require` condition of the file;
+- "duplicate": no two variants with the same drawn values.
+
+The first n draws kept, in the order drawn, are the variants: the same seed always gives the
+same variants, and asking for fewer gives the first of them.  Only the kept draws become
+Solutions (the sheet's own derivations with the variant's numbers), ready to render.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import sympy
+from sympy import Expr, Symbol
+from sympy.core.function import AppliedUndef
+
+from symgrad.analyses.collapse import equivalent_layer
+from symgrad.analyses.matrixform import matrix_backprop
+from symgrad.analyses.sheet import Part, Sheet
+from symgrad.engine.compiled import needed
+from symgrad.engine.solution import Gradient, Solution
+from symgrad.errors import ProblemError, SymgradError
+from symgrad.input import limits
+from symgrad.input.names import Partial
+from symgrad.input.spec import LayerSpec, ProblemSpec
+from symgrad.input.variantspec import Condition, Draw, VariantsSpec
+
+BATCH = 1024  # draws per batch: fixed, so that -n 10 gives the first 10 of -n 100
+BATCH_NUMBERS = 4_000_000  # numbers of one batch at most (32 MB): a large network draws fewer
+KEPT_NUMBERS = 20_000_000  # numbers kept for the variants in all (160 MB): n × numbers a variant
+SATURATION = {"sigmoid": 4.0, "tanh": 2.0}  # |z| beyond which a unit is saturated
+LABELS = {
+    "finite": "a value is not finite",
+    "saturated": "a saturated sigmoid/tanh unit (|z| > 4 / 2)",
+    "dead_relu": "a ReLU layer with every unit dead (z <= 0)",
+    "duplicate": "the same values as an earlier variant",
+}
+
+
+class VariantsError(ProblemError):
+    """The conditions could not be met in the draws allowed (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One drawn quantity, resolved against the problems: its leaves, row by row."""
+
+    draw: Draw
+    leaves: tuple[str, ...]
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One asked answer of a part: `key` as in variants.csv ("1a:dL/dW2[1,1]"), what it is
+    ("value", "gradient", "updated") and its name in the part's solution."""
+
+    key: str
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str  # "v01", ...
+    given: dict[str, float]  # the drawn values, by leaf name
+    sheet: Sheet  # the sheet with this variant's numbers
+    answers: dict[str, float]  # every asked answer, by key
+
+
+@dataclass(frozen=True)
+class Variants:
+    base: Sheet
+    variants: tuple[Variant, ...]
+    seed: int
+    draws: int  # draws made in all
+    rejected: dict[str, int]  # condition label → draws that failed it (a draw may fail several)
+    spread: dict[str, tuple[float, float, float]]  # answer key → (min, median, max)
+    drawn: tuple[str, ...]  # the drawn leaf names, in order
+
+    def report(self) -> str:
+        """The stress report: the draws each condition rejected, and each answer's spread."""
+        lines = [f"{len(self.variants)} variants from {self.draws} draws (seed {self.seed})",
+                 "draws rejected, by condition (a draw may fail several):"]
+        lines += [f"  {label}: {count}" for label, count in self.rejected.items()]
+        lines.append("answers: min / median / max")
+        lines += [f"  {key}: {low:.6g} / {mid:.6g} / {high:.6g}"
+                  for key, (low, mid, high) in self.spread.items()]
+        return "\n".join(lines) + "\n"
+
+
+def answers_of(sheet: Sheet) -> list[tuple[Part, str, list[Answer]]]:
+    """The asked answers of every part with numbers: (part, key prefix, answers).
+
+    A part asks for what it shows: the outputs (ŷ, or a graph's output) with "forward", the loss
+    with "loss", its gradients, and the updated parameters with "update"; each one that is a
+    number.  Keys have the part's number as prefix on a sheet ("1a:L"), none for a single
+    problem ("L")."""
+    out = []
+    for q in sheet.questions:
+        for part in q.parts:
+            s = part.solution
+            if s is None:
+                continue
+            prefix = f"{q.number}{part.label}:" if sheet.single is None else ""
+            found = []
+            if "forward" in part.show:
+                outputs = ([n for n in s.values if n.startswith("yhat[")] if s.spec.network
+                           else [s.graph.output] if s.graph.output in s.values else [])
+                found += [Answer(prefix + n, "value", n) for n in outputs]
+            if "loss" in part.show and "L" in s.values and s.spec.network:
+                found.append(Answer(prefix + "L", "value", "L"))
+            if "gradients" in part.show:
+                found += [Answer(prefix + k, "gradient", k) for k in s.gradients]
+            if "update" in part.show:
+                found += [Answer(f"{prefix}updated {n}", "updated", n) for n in s.updated]
+            found = [a for a in found if is_number(answer_value(s, a))]
+            out.append((part, prefix, found))
+    return out
+
+
+def answer_value(solution: Solution, answer: Answer) -> Any:
+    if answer.kind == "gradient":
+        return solution.gradients[answer.name].value
+    return (solution.values if answer.kind == "value" else solution.updated)[answer.name]
+
+
+def is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+class Program:
+    """One part's problem as a numpy function of its leaves: every computed value, adjoint (δ),
+    chain-rule factor, gradient and update, for a batch of draws at a time."""
+
+    def __init__(self, solution: Solution) -> None:
+        self.solution = solution
+        graph = solution.graph
+        definitions: list[tuple[Symbol, Expr]] = [
+            (node.symbol, node.expr) for node in graph.nodes if node.expr is not None]
+        adjoints: dict[str, Symbol] = {}
+        for sweep in solution.sweeps.values():
+            for v in sweep.order:  # T first: each adjoint after its children's
+                adjoint = sweep.adjoint_symbols[v]
+                if isinstance(adjoint, Symbol) and v in sweep.adjoints:
+                    definitions.append((adjoint, sweep.adjoints[v]))
+                    if adjoint.name in solution.adjoint_values:
+                        adjoints[adjoint.name] = adjoint
+        self.values = tuple(solution.values)
+        self.gradients = tuple(solution.gradients)
+        self.updated = tuple(solution.updated)
+        self.adjoints = tuple(adjoints)
+        outputs: list[Expr] = [graph.node(n).symbol for n in self.values]
+        outputs += [g.derivation.result for g in solution.gradients.values()]
+        eta = graph.learning_rate
+        for name in self.updated:
+            g = solution.gradients[str(Partial(graph.output, name))]
+            outputs.append(graph.node(name).symbol - sympy.Float(eta) * g.derivation.result)
+        outputs += [adjoints[n] for n in self.adjoints]
+        self.factors: list[tuple[str, int, int]] = []  # (gradient key, path, factor)
+        for key, g in solution.gradients.items():
+            for p, path in enumerate(g.derivation.paths or ()):
+                for k, f in enumerate(path):
+                    self.factors.append((key, p, k))
+                    outputs.append(f.expr)
+        leaves = [node for node in graph.nodes if node.expr is None]
+        program = needed(definitions, outputs)
+        rename = {node.symbol: Symbol(f"leaf{k}") for k, node in enumerate(leaves)}
+        rename |= {s: Symbol(f"v{k}") for k, (s, _) in enumerate(program)}
+        steps = [(rename[s], e.xreplace(rename)) for s, e in program]
+        results = [sympy.sympify(e).xreplace(rename) for e in outputs]
+        free = {s for _, e in steps for s in e.free_symbols} | {
+            s for e in results for s in e.free_symbols}
+        free -= set(rename.values())
+        if free:
+            raise SymgradError(f"variants: no value for {sorted(map(str, free))[0]}")
+        self.leaves = tuple(n.name for n in leaves)
+        self.defaults = {graph.by_symbol[s].name: float(v) for s, v in graph.values.items()}
+        unspecified = {f.func for _, e in program for f in e.atoms(AppliedUndef)}
+        if unspecified:
+            raise SymgradError(f"{solution.spec.source}: variants: the function "
+                               f"{sorted(map(str, unspecified))[0]} is unspecified, so the "
+                               "problem has no numbers to draw for")
+        try:
+            self.function = sympy.lambdify(
+                [rename[n.symbol] for n in leaves], results, modules="numpy",
+                cse=lambda exprs: (steps, list(exprs)), docstring_limit=0)
+        except Exception as error:  # noqa: BLE001 - sympy's printer has no numpy form of it
+            text = " ".join(str(error).split())[:200]
+            raise SymgradError(f"{solution.spec.source}: variants: cannot evaluate the problem "
+                               f"in floating point ({text})") from None
+
+    @property
+    def names(self) -> list[str]:
+        """The outputs' names, in order."""
+        return [*self.values, *self.gradients, *(f"updated {n}" for n in self.updated),
+                *(f"delta {n}" for n in self.adjoints),
+                *(f"factor {k} {p} {f}" for k, p, f in self.factors)]
+
+    def __call__(self, given: Mapping[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+        """Every output by name ("values" keys, gradient keys, "updated W", "delta dL/dz",
+        "factor KEY P K"), each an array of `size`."""
+        arguments = []
+        for name in self.leaves:
+            if name in given:
+                arguments.append(given[name])
+            elif name in self.defaults:
+                arguments.append(np.full(size, self.defaults[name]))
+            else:
+                raise SymgradError(f"variants: {name} has no value; give it in [data] or draw it "
+                                   "in [variants]")
+        with np.errstate(all="ignore"):
+            results = self.function(*arguments)
+        return {n: np.broadcast_to(np.asarray(r, dtype=float), (size,))
+                for n, r in zip(self.names, results)}
+
+
+class Sampler:
+    """The draws of a sheet's variants: each batch drawn, evaluated by every part's program and
+    screened by every condition, all as arrays."""
+
+    def __init__(self, sheet: Sheet, spec: VariantsSpec) -> None:
+        source = spec.source
+        self.parts = [p for q in sheet.questions for p in q.parts if p.solution is not None]
+        if not self.parts:
+            raise ProblemError(source, "variants", "the file has no network or graph to draw "
+                               "numbers for")
+        if not spec.draws:
+            raise ProblemError(source, "variants", "expected at least one quantity to draw, such "
+                               "as W1 = { uniform = [-1, 1], step = 0.1 }")
+        self.quantities = resolve(spec, self.parts)
+        self.drawn = tuple(leaf for q in self.quantities for leaf in q.leaves)
+        self.programs = [Program(p.solution) for p in self.parts]  # type: ignore[arg-type]
+        for program in self.programs:
+            missing = [l for l in program.leaves if l not in self.drawn and l not in program.defaults]
+            if missing:
+                raise ProblemError(source, "variants", f"{missing[0]} has no value; give it in "
+                                   "[data] or draw it in [variants]")
+        self.checks = conditions(spec, sheet, self.parts, self.programs, self.drawn)
+        self.width = len(self.drawn) + sum(len(p.names) for p in self.programs)  # numbers a draw
+        self.size = max(1, min(BATCH, BATCH_NUMBERS // self.width))  # draws a batch
+
+    def batch(self, rng: np.random.Generator, size: int, rejected: dict[str, int]
+              ) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]], np.ndarray]:
+        """`size` draws (of a full batch drawn, so that the generator moves the same way
+        whatever the size): the drawn values, every part's numbers, and which pass."""
+        given = {k: v[:size] for k, v in draw_batch(rng, self.quantities, self.size).items()}
+        outs = [program({l: given[l] for l in program.leaves if l in given}, size)
+                for program in self.programs]
+        ok = np.ones(size, dtype=bool)
+        for label, check in self.checks:
+            passed = check(given, outs)
+            rejected[label] = rejected.get(label, 0) + int(size - passed.sum())
+            ok &= passed
+        return given, outs, ok
+
+
+def draw_variants(sheet: Sheet, spec: VariantsSpec, n: int, seed: int) -> Variants:
+    """n variants of a solved sheet, drawn as `spec` says, with `seed`."""
+    if not 1 <= n <= limits.VARIANTS:
+        raise ProblemError(spec.source, "-n", f"expected 1 to {limits.VARIANTS} variants, got {n}")
+    sampler = Sampler(sheet, spec)
+    drawn = sampler.drawn
+    if n * sampler.width > KEPT_NUMBERS:
+        raise ProblemError(spec.source, "-n", f"{n} variants of {sampler.width} numbers each: "
+                           f"symgrad keeps at most {KEPT_NUMBERS} numbers; ask for fewer variants")
+    budget = spec.max_draws or min(max(1000, 100 * n), limits.DRAWS)
+    rng = np.random.default_rng(seed)
+    rejected = {label: 0 for label, _ in sampler.checks}
+    duplicate = LABELS["duplicate"]
+    if "duplicate" in spec.avoid:
+        rejected[duplicate] = 0
+    seen: set[tuple[float, ...]] = set()
+    kept: list[tuple[dict[str, float], list[dict[str, float]]]] = []
+    made = 0
+    while len(kept) < n and made < budget:
+        size = min(sampler.size, budget - made)
+        given, outs, ok = sampler.batch(rng, size, rejected)
+        made += size
+        matrix = np.stack([given[l] for l in drawn], axis=1)
+        for row in np.flatnonzero(ok):
+            key = tuple(matrix[row].tolist())
+            if "duplicate" in spec.avoid and key in seen:
+                rejected[duplicate] += 1
+                continue
+            seen.add(key)
+            kept.append((dict(zip(drawn, key)), [{k: float(v[row]) for k, v in out.items()}
+                                                 for out in outs]))
+            if len(kept) == n:
+                break
+    if len(kept) < n:
+        failing = sorted(rejected.items(), key=lambda item: -item[1])
+        why = "; ".join(f"{label}: {count} draws" for label, count in failing if count)
+        raise VariantsError(spec.source, "variants", f"only {len(kept)} of {n} variants meet the "
+                            f"conditions in {made} draws (rejected by {why or 'nothing'})")
+    width = len(str(n))
+    variants = [variant_of(sheet, f"v{k:0{width}d}", given, sampler.parts, outs)
+                for k, (given, outs) in enumerate(kept, 1)]
+    spread = {}
+    for answer in variants[0].answers:
+        values = np.array([v.answers[answer] for v in variants])
+        spread[answer] = (float(values.min()), float(np.median(values)), float(values.max()))
+    return Variants(sheet, tuple(variants), seed, made, rejected, spread, drawn)
+
+
+def resolve(spec: VariantsSpec, parts: Sequence[Part]) -> list[Quantity]:
+    """Each drawn name as the leaves it stands for: W1 → W1[1,1], W1[1,2], ...; x → x[1], ...;
+    one entry or a graph's leaf → itself.  A name must be a leaf of some part's problem."""
+    leaves: dict[str, None] = {}
+    for part in parts:
+        for node in part.solution.graph.nodes:  # type: ignore[union-attr]
+            if node.expr is None:
+                leaves[node.name] = None
+    quantities: list[Quantity] = []
+    taken: dict[str, str] = {}
+    for draw in spec.draws:
+        if draw.name in leaves:
+            members = [draw.name]
+        else:
+            members = [l for l in leaves if l.startswith(draw.name + "[")]
+        if not members:
+            families = sorted({l.split("[")[0] for l in leaves})
+            raise ProblemError(spec.source, draw.field, f"no quantity named {draw.name!r} to draw "
+                               f"(the problem's are {', '.join(families)})")
+        for leaf in members:
+            if leaf in taken:
+                raise ProblemError(spec.source, draw.field, f"{leaf} is drawn twice (also by "
+                                   f"{taken[leaf]})")
+            taken[leaf] = draw.field
+        indices = [tuple(int(i) for i in l[l.index("[") + 1:-1].split(",")) if "[" in l else ()
+                   for l in members]
+        members = [m for _, m in sorted(zip(indices, members))]  # row by row
+        indices = sorted(indices)
+        shape = tuple(max(i[d] for i in indices) for d in range(len(indices[0]))) if indices[0] else ()
+        if draw.whole:
+            wanted = shape
+            option = draw.options[0]
+            got = (len(option),) if not isinstance(option[0], tuple) else (len(option), len(option[0]))
+            transposed = len(wanted) == 2 and spec.layout == "in_out"
+            if len(wanted) == 2 and spec.layout == "mixed":
+                raise ProblemError(spec.source, f"{draw.field}.choose", "the file's networks use "
+                                   "both layouts: choose whole matrices per entry instead")
+            if (got[::-1] if transposed else got) != wanted or len(members) != math.prod(wanted or (0,)):
+                want = " x ".join(map(str, wanted[::-1] if transposed else wanted)) or "a number"
+                raise ProblemError(spec.source, f"{draw.field}.choose", f"expected values of "
+                                   f"{draw.name}'s shape ({want}), got {' x '.join(map(str, got))}")
+            if transposed:
+                draw = replace(draw, options=tuple(tuple(zip(*o)) for o in draw.options))
+        quantities.append(Quantity(draw, tuple(members), shape))
+    return quantities
+
+
+def draw_batch(rng: np.random.Generator, quantities: Sequence[Quantity], size: int) -> dict[str, np.ndarray]:
+    """`size` draws of every quantity, one array per leaf; the generator is used in the same
+    order for every batch, so a seed fixes every variant."""
+    out: dict[str, np.ndarray] = {}
+    for q in quantities:
+        d, count = q.draw, len(q.leaves)
+        if d.kind == "uniform":
+            k = rng.integers(0, d.points, size=(size, count))
+            values = np.round(d.low + k * d.step, d.decimals)
+            values = np.minimum(values, d.high)
+        elif d.whole:
+            table = np.array([np.ravel(o) for o in d.options], dtype=float)
+            values = table[rng.integers(0, len(d.options), size=size)]
+        else:
+            values = np.asarray(d.options, dtype=float)[rng.integers(0, len(d.options), size=(size, count))]
+        values = values + 0.0  # -0.0 → 0.0: a drawn zero prints as 0
+        for j, leaf in enumerate(q.leaves):
+            out[leaf] = np.ascontiguousarray(values[:, j])
+    return out
+
+
+Check = Callable[[Mapping[str, np.ndarray], list[dict[str, np.ndarray]]], np.ndarray]
+
+
+def conditions(spec: VariantsSpec, sheet: Sheet, parts: Sequence[Part], programs: Sequence[Program],
+               drawn: Sequence[str]) -> list[tuple[str, Check]]:
+    """The checks a draw must pass, each with the label the report gives it."""
+    checks: list[tuple[str, Check]] = []
+
+    def finite(given: Mapping[str, np.ndarray], outs: list[dict[str, np.ndarray]]) -> np.ndarray:
+        ok = np.ones(len(next(iter(given.values()))), dtype=bool)
+        for out in outs:
+            for name, values in out.items():
+                if not name.startswith(("delta ", "factor ")):
+                    ok &= np.isfinite(values)
+        return ok
+
+    checks.append((LABELS["finite"], finite))
+    units: dict[str, list[tuple[int, str, float]]] = {"saturated": [], "dead_relu": []}
+    for k, part in enumerate(parts):
+        network = part.solution.spec.network  # type: ignore[union-attr]
+        for l, layer in enumerate(network.layers if network else (), 1):
+            zs = [f"z{l}[{i}]" for i in range(1, layer.units + 1)]
+            if layer.activation in SATURATION:
+                units["saturated"] += [(k, z, SATURATION[layer.activation]) for z in zs]
+            if layer.activation == "relu":
+                units["dead_relu"].append((k, ",".join(zs), 0.0))
+    if "saturated" in spec.avoid and units["saturated"]:
+        chosen = units["saturated"]
+        checks.append((LABELS["saturated"], lambda g, outs: np.logical_and.reduce(
+            [np.abs(outs[k][z]) <= bound for k, z, bound in chosen])))
+    if "dead_relu" in spec.avoid and units["dead_relu"]:
+        layers = units["dead_relu"]
+        checks.append((LABELS["dead_relu"], lambda g, outs: np.logical_and.reduce(
+            [np.logical_or.reduce([outs[k][z] > 0 for z in zs.split(",")]) for k, zs, _ in layers])))
+    if "zero_gradient" in spec.avoid:
+        floor = 0.5 * 10.0 ** -sheet.precision
+        asked = [(k, key) for k, part in enumerate(parts) for key in part.solution.gradients  # type: ignore[union-attr]
+                 if "gradients" in part.show]
+        label = f"an asked gradient that rounds to 0 (|g| < {floor:g})"
+        if asked:
+            checks.append((label, lambda g, outs: np.logical_and.reduce(
+                [np.abs(outs[k][key]) >= floor for k, key in asked])))
+    for condition in spec.require:
+        checks.append((f"{condition.field.split('.')[-1]} {condition.text}",
+                       requirement(spec, condition, parts, programs)))
+    return checks
+
+
+def requirement(spec: VariantsSpec, condition: Condition, parts: Sequence[Part],
+                programs: Sequence[Program]) -> Check:
+    """A `require` condition, checked in every part that has all the names it uses."""
+    where = []
+    for k, program in enumerate(programs):
+        known = {*program.values, *program.gradients, *program.leaves}
+        if all(name in known for name in condition.names):
+            where.append(k)
+    if not where:
+        everything = {n for p in programs for n in (*p.values, *p.gradients, *p.leaves)}
+        missing = [n for n in condition.names if n not in everything]
+        names = sorted({n for p in programs for n in (*p.values, *p.gradients)})
+        what = (f"no quantity named {missing[0]}" if missing
+                else f"no part computes all of {', '.join(condition.names)}")
+        raise ProblemError(spec.source, condition.field, f"{condition.text!r}: {what} (names "
+                           f"such as {', '.join(names[:6])}, ...; a gradient must be asked for)")
+
+    def check(given: Mapping[str, np.ndarray], outs: list[dict[str, np.ndarray]]) -> np.ndarray:
+        results = []
+        for k in where:
+            program = programs[k]
+            env = {name: given[name] if name in given else
+                   outs[k][name] if name in outs[k] else np.float64(program.defaults[name])
+                   for name in condition.names}
+            with np.errstate(all="ignore"):
+                results.append(np.asarray(numeric(condition.relation, env), dtype=bool))
+        size = len(next(iter(given.values())))
+        return np.broadcast_to(np.logical_and.reduce(results), (size,))
+
+    return check
+
+
+UNARY: dict[type, Callable[[Any], Any]] = {
+    sympy.exp: np.exp, sympy.log: np.log, sympy.sin: np.sin, sympy.cos: np.cos,
+    sympy.tan: np.tan, sympy.tanh: np.tanh, sympy.Abs: np.abs,
+}
+RELATIONS: dict[type, Callable[[Any, Any], Any]] = {
+    sympy.StrictLessThan: np.less, sympy.LessThan: np.less_equal,
+    sympy.StrictGreaterThan: np.greater, sympy.GreaterThan: np.greater_equal,
+}
+
+
+def numeric(expr: sympy.Basic, env: Mapping[str, Any]) -> Any:
+    """A parsed condition evaluated over arrays: the tree the safe parser built, walked (its
+    depth is bounded by the parser), never code."""
+    if isinstance(expr, Symbol):
+        return env[expr.name]
+    if expr.is_Number:
+        return float(expr)  # type: ignore[arg-type]
+    args = [numeric(a, env) for a in expr.args]
+    kind = type(expr)
+    if kind in RELATIONS:
+        return RELATIONS[kind](*args)
+    if expr.is_Add:
+        return functools.reduce(np.add, args)
+    if expr.is_Mul:
+        return functools.reduce(np.multiply, args)
+    if expr.is_Pow:
+        return np.power(*args)
+    if kind in UNARY:
+        return UNARY[kind](args[0])
+    if kind in (sympy.Max, sympy.Min):
+        return functools.reduce(np.maximum if kind is sympy.Max else np.minimum, args)
+    raise SymgradError(f"variants: cannot evaluate {expr}")
+
+
+def variant_of(sheet: Sheet, vid: str, given: dict[str, float], parts: Sequence[Part],
+               outs: Sequence[Mapping[str, float]]) -> Variant:
+    """The sheet with one variant's numbers: each part's Solution renumbered, its analyses that
+    depend on the numbers (equivalent layer, matrix form) worked out again."""
+    renumbered: dict[int, Part] = {}
+    for part, out in zip(parts, outs):
+        renumbered[id(part)] = renumber_part(part, given, out)
+    questions = tuple(replace(q, parts=tuple(renumbered.get(id(p), p) for p in q.parts))
+                      for q in sheet.questions)
+    new = replace(sheet, title=f"{sheet.title}, variant {vid[1:]}", questions=questions)
+    answers = {a.key: float(answer_value(part.solution, a))  # type: ignore[arg-type]
+               for part, _, found in answers_of(new) for a in found}
+    return Variant(vid, given, new, answers)
+
+
+def renumber_part(part: Part, given: Mapping[str, float], out: Mapping[str, float]) -> Part:
+    solution = part.solution
+    assert solution is not None and part.problem is not None
+    graph = solution.graph
+    mine = {name: v for name, v in given.items() if name in graph.by_name}
+    values = {**{s: v for s, v in graph.values.items()},
+              **{graph.by_name[name].symbol: v for name, v in mine.items()}}
+    gradients = {}
+    for key, g in solution.gradients.items():
+        factors = None
+        if g.factor_values is not None and g.derivation.paths is not None:
+            factors = tuple(tuple(out[f"factor {key} {p} {k}"] for k in range(len(path)))
+                            for p, path in enumerate(g.derivation.paths))
+        gradients[key] = replace(g, value=out[key], factor_values=factors)
+    spec = respecified(part.problem, mine)
+    new = replace(
+        solution, spec=spec, graph=replace(graph, values=values),
+        values={n: out[n] for n in solution.values}, gradients=gradients,
+        updated={n: out[f"updated {n}"] for n in solution.updated},
+        adjoint_values={**solution.adjoint_values,
+                        **{n: out[f"delta {n}"] for n in solution.adjoint_values
+                           if f"delta {n}" in out}},
+    )
+    renewed = replace(part, problem=spec, solution=new)
+    if part.collapse is not None:
+        renewed = replace(renewed, collapse=equivalent_layer(new))
+    if part.matrix is not None:
+        renewed = replace(renewed, matrix=matrix_backprop(new))
+    return renewed
+
+
+def respecified(spec: ProblemSpec, given: Mapping[str, float]) -> ProblemSpec:
+    """The problem as the file would state this variant: drawn weights, biases and data in."""
+    if not given:
+        return spec
+    data = dict(spec.data)
+    if spec.network is None:
+        data.update(given)
+        return replace(spec, data=data)
+    network = spec.network
+    layers = []
+    for l, layer in enumerate(network.layers, 1):
+        fan_in = network.inputs if l == 1 else network.layers[l - 2].units
+        weights = layer.weights or tuple((None,) * fan_in for _ in range(layer.units))
+        weights = tuple(tuple(given.get(f"W{l}[{i},{j}]", w)
+                              for j, w in enumerate(row, 1)) for i, row in enumerate(weights, 1))
+        biases = layer.biases
+        if biases is not None:
+            biases = tuple(given.get(f"b{l}[{i}]", b) for i, b in enumerate(biases, 1))
+        layers.append(LayerSpec(layer.units, layer.activation,
+                                weights if layer.weights or any(
+                                    f"W{l}[" in n for n in given) else None,
+                                biases, layer.negative_slope))
+    for name, length in (("x", network.inputs), ("y", network.layers[-1].units)):
+        old = data.get(name) or (None,) * length
+        new = tuple(given.get(f"{name}[{k}]", v) for k, v in enumerate(old, 1))  # type: ignore[arg-type]
+        if any(v is not None for v in new):
+            data[name] = new
+    return replace(spec, network=replace(network, layers=tuple(layers)), data=data)
