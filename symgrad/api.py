@@ -118,7 +118,7 @@ class Solution(engine.Solution):
         return sheets.sheet_of(self, self.notation, self.precision)
 
     def to_json(self) -> dict[str, Any]:
-        return solution_json(self)
+        return solution_json(self, self.notation)
 
     def to_latex(self, templates: str | Path | None = None, key: bool = True) -> str:
         """The answer key (or with key=False the question sheet) as a LaTeX document;

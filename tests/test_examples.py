@@ -248,12 +248,15 @@ def test_seed000_collapsed_linear_network() -> None:
     assert sympy.expand(sol.values["y"] - (w31 * b1 + w32 * b2 + b3)) == 0
 
 
-@pytest.mark.parametrize("label, z", [("a", 1.5), ("b", 5.5), ("c", 0.40471712)])
-def test_seed000_sigmoid_slopes(label: str, z: float) -> None:
-    value = grad(part("seed000.toml", "5", chr(ord(label) + 3)), "ds/dz")  # after proofs, plot
+@pytest.mark.parametrize("key, z", [("da1[1]/dz1[1]", 1.5), ("da1[2]/dz1[2]", 5.5),
+                                    ("dyhat[1]/dz2[1]", 0.5 * sig(1.5) + sig(5.5) - 1)])
+def test_seed000_sigmoid_slopes(key: str, z: float) -> None:
+    """Question 5 (d): σ' at the three pre-activations of question 3-4, on that network."""
+    value = grad(part("seed000.toml", "5", "d"), key)
     assert value == pytest.approx(sig(z) * (1 - sig(z)), rel=1e-12)
     # the document's 0.15, 0.0041, 0.24
-    assert value == pytest.approx({"a": 0.1491, "b": 0.004054, "c": 0.2400}[label], rel=1e-3)
+    expected = {"da1[1]/dz1[1]": 0.1491, "da1[2]/dz1[2]": 0.004054, "dyhat[1]/dz2[1]": 0.2400}
+    assert value == pytest.approx(expected[key], rel=1e-3)
 
 
 def vector_case(question: str) -> sympy.Expr:

@@ -169,7 +169,10 @@ SUBSTITUTED = [
         r"\frac{1 - 0.01}{1 - 0.7514} - \frac{0.01}{0.7514}",
     ),
     (Derivative(g(z), z), {z: 0.5}, r"g'\left(0.5\right)"),
-    (Heaviside(z, 0) * W, {z: 0.4047, W: -3}, r"\left(-3\right) \cdot H\left(0.4047\right)"),
+    # the step function is evaluated once its argument has a number: H(0.4047) is 1
+    (Heaviside(z, 0) * W, {z: 0.4047, W: -3}, r"\left(-3\right) \cdot 1"),
+    (Heaviside(z, 0) * W, {z: -0.4047, W: -3}, r"\left(-3\right) \cdot 0"),
+    (Heaviside(z, 0), {z: 0.0}, "0"),  # the engine's H(0) = 0, its second argument
     (W211 * yhat1, {yhat1: 0.5}, r"W^{[2]}_{11} \cdot 0.5"),
     (yhat, {yhat: 1.2346e-5}, r"1.235 \times 10^{-5}"),
     # only factors that show a number get a \cdot before them
@@ -180,8 +183,39 @@ SUBSTITUTED = [
 
 @pytest.mark.parametrize(("expr", "values", "expected"), SUBSTITUTED)
 def test_substituted_latex(expr: sympy.Expr, values: dict[Symbol, Number], expected: str) -> None:
-    assert substituted_latex(expr, NAMES, values) == expected
+    # every number given (the problem's own data): printed as given, without trailing zeros
+    assert substituted_latex(expr, NAMES, values, given=values.keys()) == expected
 
 
 def test_substituted_latex_precision() -> None:
-    assert substituted_latex(yhat - y, NAMES, {yhat: YHAT, y: 0.01}, precision=2) == "0.75 - 0.01"
+    assert substituted_latex(yhat - y, NAMES, {yhat: YHAT, y: 0.01}, precision=2, given={y}) == "0.75 - 0.01"
+
+
+@pytest.mark.parametrize(
+    ("values", "given", "expected"),
+    [
+        ({yhat: 0.24, y: 0.01}, {y}, "0.2400 - 0.01"),  # computed: the stated precision, zeros kept
+        ({yhat: 0.24, y: 0.01}, {yhat, y}, "0.24 - 0.01"),
+        ({yhat: 1.01, y: -0.00522}, set(), r"1.010 - \left(-0.005220\right)"),
+        ({yhat: 36, y: 32}, set(), "36 - 32"),  # exact integers stay exact
+    ],
+)
+def test_computed_numbers_keep_their_zeros(values: dict[Symbol, Number], given: set[Symbol], expected: str) -> None:
+    assert substituted_latex(yhat - y, NAMES, values, given=given) == expected
+
+
+@pytest.mark.parametrize(
+    ("x", "precision", "expected"),
+    [(0.24, 4, "0.2400"), (-0.00522, 4, "-0.005220"), (1.01, 4, "1.010"), (2.0, 4, "2.000"),
+     (12345.678, 4, "12350"), (1.2e-5, 4, r"1.200 \times 10^{-5}"), (99999.4, 4, r"1.000 \times 10^{5}"),
+     (0.0, 4, "0"), (7, 4, "7"), (0.5, 1, "0.5")],
+)
+def test_format_number_keeps_zeros(x: Number, precision: int, expected: str) -> None:
+    assert format_number(x, precision, keep_zeros=True) == expected
+
+
+def test_a_plain_factor_sits_next_to_its_group_and_a_log_comes_last() -> None:
+    f, x1 = symbols("f x1")
+    assert textbook_latex(x1 * f * (1 - f), {x1: "x_{1}"}) == r"x_{1} f \left(1 - f\right)"  # not f(x_1)
+    assert textbook_latex((1 - y) * sympy.log(1 - yhat), NAMES) == (
+        r"\left(1 - y\right) \log{\left(1 - \hat{y} \right)}")

@@ -92,7 +92,7 @@ def test_the_strings_show_pmatrices_and_the_convention() -> None:
     assert "one row per unit of layer" in form["convention"] and "torch.nn.Linear" in form["convention"]
     output = form["steps"][0]
     assert output["lhs"] == r"\delta^{[2]}" and r"\nabla_{\hat{y}} L \odot" in output["formula"]
-    assert output["value"] == r"\begin{pmatrix} 0.1385 \\ -0.0381 \end{pmatrix}"
+    assert output["value"] == r"\begin{pmatrix} 0.1385 \\ -0.03810 \end{pmatrix}"  # 4 figures
     assert [s["lhs"] for s in form["steps"]] == [r"\delta^{[2]}", r"\delta^{[1]}"]
     assert form["steps"][1]["numbers"].startswith(
         r"\begin{pmatrix} 0.4 & 0.5 \\ 0.45 & 0.55 \end{pmatrix}")  # (W^{[2]})ᵀ

@@ -95,7 +95,7 @@ def test_every_number_on_the_sheet_is_the_engines(problem: Path) -> None:
 
 
 def test_prose_is_escaped_and_never_a_command(tmp_path: Path) -> None:
-    title = r"50% & costs $5 #1 under_score {x} \input{/etc/passwd} \write18{rm -rf /} ^~"
+    title = r"50% & costs \$5 #1 under_score {x} \input{/etc/passwd} \write18{rm -rf /} ^~"
     problem = tmp_path / "p.toml"
     problem.write_text(
         f"title = '''{title}'''\n[graph]\noutput = 'f'\n[graph.define]\nf = 'x**2'\n[data]\nx = 3\n"
@@ -162,18 +162,18 @@ def test_python_api_to_latex_and_notebook() -> None:
     solution = solved("two_two_two")
     assert rendered("two_two_two").startswith("\\documentclass")
     notebook = solution._repr_latex_()
-    assert notebook.startswith("$$\\begin{aligned}") and "\\frac{\\partial L}{\\partial W^{[2]}_{11}}" in notebook
+    assert notebook.startswith("$$\\begin{aligned}") and "\\partial L / \\partial W^{[2]}_{11}" in notebook
     assert "\\titledquestion{3.4}" in rendered("seed001")
 
 
 def test_notation_styles_and_overrides() -> None:
     paren = (ROOT / "output" / "seed004.tex").read_text()
-    assert "W^{(2)}_{11}" in paren and "\\frac{\\partial J}{\\partial p}" in paren
+    assert "W^{(2)}_{11}" in paren and "\\delta^{(2)}_{1} = \\frac{\\partial J}{\\partial z^{(2)}_{1}}" in paren
     flat = (ROOT / "output" / "seed003.tex").read_text()
     assert "\\frac{\\partial L}{\\partial w_{2}}" in flat and "a_{1}" in flat
     renamed = (ROOT / "output" / "seed000.tex").read_text()
     assert "C_{12}" in renamed and "h_{1}" in renamed and "w_{j1}" in renamed
-    assert "\\frac{\\partial L}{\\partial y}" in renamed  # ŷ is written y, the target t
+    assert "\\left(y - t\\right) \\cdot y \\left(1 - y\\right)" in renamed  # ŷ is written y, the target t
 
 
 @pytest.mark.parametrize(

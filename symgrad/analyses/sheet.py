@@ -13,6 +13,7 @@ from symgrad.analyses.matrixform import MatrixBackprop, matrix_backprop
 from symgrad.analyses.vector import VectorGradient, vector_gradient_of
 from symgrad.engine.solution import Solution, solve_spec
 from symgrad.errors import NumericError, ProblemError
+from symgrad.input.prose import quantities
 from symgrad.input.sheetspec import SHOWABLE, Notation, PartSpec, SheetSpec
 from symgrad.input.spec import ProblemSpec
 from symgrad.proof.steps import ProofSteps, proof_steps
@@ -35,6 +36,9 @@ class Part:
     proof: ProofSteps | None = None  # the steps of the verdict's proof (with a verdict)
     collapse: EquivalentLayer | None = None  # show = [..., "collapse"], for a linear network
     matrix: MatrixBackprop | None = None  # show = [..., "matrix"], for a numeric network
+    note: str = ""  # prose for the answer key only
+    points: int | None = None  # marks for the part
+    style: str = ""  # "paths", "delta" or "" (the default for the problem)
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class Question:
     number: str
     text: str
     parts: tuple[Part, ...]
+    note: str = ""  # prose for the answer key only
 
 
 @dataclass(frozen=True)
@@ -64,15 +69,50 @@ class Sheet:
 def solve_sheet(spec: SheetSpec) -> Sheet:
     """Solve every part of a read sheet."""
     questions = tuple(
-        Question(q.number, q.text, tuple(solve_part(spec.source, p) for p in q.parts))
+        Question(q.number, q.text, tuple(solve_part(spec.source, p) for p in q.parts), q.note)
         for q in spec.questions
     )
-    return Sheet(spec.title, spec.author, spec.source, spec.precision, spec.notation, questions)
+    sheet = Sheet(spec.title, spec.author, spec.source, spec.precision, spec.notation, questions)
+    check_quantities(sheet)
+    return sheet
+
+
+def known_names(solutions: list[Solution]) -> set[str]:
+    """What prose may name with \\q{...}: the nodes (W2[1,1]), their families (W2, a1) and eta."""
+    names = {n.name for s in solutions for n in s.graph.nodes}
+    return names | {n.split("[")[0] for n in names if "[" in n} | {"eta"}
+
+
+def prose_scopes(sheet: Sheet) -> list[tuple[str, str, list[Solution]]]:
+    """(field, prose, the solutions whose names it may use), for every piece of prose: a part's
+    own problem, else its question's, else the sheet's."""
+    every = [p.solution for q in sheet.questions for p in q.parts if p.solution is not None]
+    out = [("title", sheet.title, every[:1]), ("author", sheet.author, every[:1])]
+    for n, q in enumerate(sheet.questions, 1):
+        own = [p.solution for p in q.parts if p.solution is not None]
+        out += [(f"question[{n}].{k}", text, (own or every)[:1])
+                for k, text in (("text", q.text), ("note", q.note))]
+        for k, p in enumerate(q.parts, 1):
+            scope = [p.solution] if p.solution is not None else (own or every)[:1]
+            out += [(f"question[{n}].part[{k}].{f}", text, scope)
+                    for f, text in (("text", p.text), ("remark", p.remark), ("note", p.note))]
+    return out
+
+
+def check_quantities(sheet: Sheet) -> None:
+    """Every \\q{name} in the prose names a quantity of the problem it is read with."""
+    for field, text, scope in prose_scopes(sheet):
+        names = known_names(scope)
+        for name in quantities(text):
+            if name.replace(" ", "") not in names:
+                example = ", ".join(sorted(names - {"eta"})[:4]) or "none: this prose has no problem"
+                raise ProblemError(sheet.source, field,
+                                   f"\\q{{{name}}}: no quantity of that name (names here: {example}, ...)")
 
 
 def solve_part(source: str, spec: PartSpec) -> Part:
     part = Part(spec.label, spec.text, spec.show, spec.remark, spec.problem, plot=spec.plot,
-                plot_at=spec.plot_at)
+                plot_at=spec.plot_at, note=spec.note, points=spec.points, style=spec.style)
     if spec.claim is not None:
         try:
             verdict = verify(spec.claim.claim, where=list(spec.claim.where),

@@ -20,6 +20,7 @@ from typing import Any
 from symgrad.errors import ProblemError
 from symgrad.input import limits
 from symgrad.input.latexcheck import checked_math
+from symgrad.input.prose import checked_prose
 from symgrad.input.spec import IDENTIFIER, ProblemSpec, Reader, is_number, read_problem, read_toml
 
 SHOWABLE = ("forward", "loss", "gradients", "update")
@@ -27,6 +28,8 @@ SHOW_EXTRA = ("paths", "matrix", "collapse")  # opt in: paths highlighted on the
 # the matrix form of backprop, the single equivalent layer of a linear network
 PLOTS = ("sigmoid", "tanh", "relu", "softplus", "leaky_relu", "exp")  # activations with a plot
 STYLES = ("bracket", "paren", "flat")
+BACKPROP_STYLES = ("paths", "delta")  # a part's `style`: per path, or δ per unit then a line a parameter
+MAX_POINTS = 1000
 PROBLEM_KEYS = ("network", "graph", "data", "ask")
 NAME_KEY = re.compile(r"[A-Za-z0-9_\[\],]+")  # W1, "W2[1,1]": shown as is in a message
 
@@ -86,6 +89,9 @@ class PartSpec:
     depends: DependencySpec | None = None
     plot: tuple[str, ...] = ()  # activations to plot with their derivatives
     plot_at: tuple[float, ...] = ()  # operating points to mark (default: the forward pass's)
+    note: str = ""  # prose for the answer key only: a note on the source, set apart
+    points: int | None = None  # marks for the part, through the exam class
+    style: str = ""  # "paths", "delta", or "" for the default (δ for larger networks)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class QuestionSpec:
     number: str
     text: str
     parts: tuple[PartSpec, ...]
+    note: str = ""  # prose for the answer key only
 
 
 @dataclass(frozen=True)
@@ -125,17 +132,17 @@ def read_sheet(data: dict[str, Any], source: str = "<sheet>") -> SheetSpec:
         sheet.fail("precision", f"expected significant figures from 1 to 15, got {precision!r}")
     notation = read_notation(sheet)
     if "question" not in data and "vector" in data:
-        Reader(source, data, "", {"title", "author", "sheet", "vector"})
+        Reader(source, data, "", {"title", "author", "sheet", "vector", "variants", "check"})
         part = PartSpec("", "", (), "", None, vector=read_vector(source, data["vector"], "vector"))
         title = str(data.get("title", Path(source).stem))
         questions: tuple[QuestionSpec, ...] = (QuestionSpec("", "", (part,)),)
     elif "question" not in data:
-        problem = {k: v for k, v in data.items() if k not in ("sheet", "author")}
+        problem = {k: v for k, v in data.items() if k not in ("sheet", "author", "variants", "check")}
         spec = read_problem(problem, source)
         title = spec.title
         questions = (QuestionSpec("", "", (PartSpec("", "", SHOWABLE, "", spec),)),)
     else:
-        top = Reader(source, data, "", {"title", "author", "sheet", "question"})
+        top = Reader(source, data, "", {"title", "author", "sheet", "question", "variants", "check"})
         title = top.string("title", Path(source).stem) or ""
         raw_questions = data["question"]
         if not isinstance(raw_questions, list) or not raw_questions:
@@ -147,6 +154,10 @@ def read_sheet(data: dict[str, Any], source: str = "<sheet>") -> SheetSpec:
     author = data.get("author", "")
     if not isinstance(author, str):
         raise ProblemError(source, "author", f"expected a string, got {author!r}")
+    if "title" not in data:  # the file's name, as it is: a "$" in it is no mathematics
+        title = title.replace("$", "\\$")
+    checked_prose(source, "title", title)
+    checked_prose(source, "author", author)
     return SheetSpec(title, author, source, precision, notation, questions)
 
 
@@ -170,7 +181,7 @@ def read_question(source: str, raw: object, n: int) -> QuestionSpec:
     at = f"question[{n}]"
     if not isinstance(raw, dict):
         raise ProblemError(source, at, "expected a table")
-    q = Reader(source, raw, at, {"number", "text", "part", "vector", *PROBLEM_KEYS})
+    q = Reader(source, raw, at, {"number", "text", "note", "part", "vector", *PROBLEM_KEYS})
     number = raw.get("number", str(n))
     if not isinstance(number, (str, int)):
         q.fail("number", f"expected a label such as \"3.1\", got {number!r}")
@@ -183,7 +194,8 @@ def read_question(source: str, raw: object, n: int) -> QuestionSpec:
         read_part(source, raw, p, f"{at}.part[{k}]", "" if single else chr(ord("a") + k - 1), at)
         for k, p in enumerate(raw_parts, start=1)
     )
-    return QuestionSpec(str(number), q.string("text", "") or "", parts)
+    text, note = (checked_prose(source, q.where(k), q.string(k, "") or "") for k in ("text", "note"))
+    return QuestionSpec(str(number), text, parts, note)
 
 
 def read_part(
@@ -194,7 +206,7 @@ def read_part(
     part = Reader(
         source, raw, at,
         {"text", "show", "gradients", "update", "remark", "network", "graph", "data", "verify",
-         "where", "assume", "plot", "plot_at", "vector", "depends"},
+         "where", "assume", "plot", "plot_at", "vector", "depends", "note", "points", "style"},
     )  # fmt: skip
     show = raw.get("show", list(SHOWABLE))
     if not isinstance(show, list) or any(s not in SHOWABLE + SHOW_EXTRA for s in show):
@@ -229,10 +241,19 @@ def read_part(
     depends = None
     if "depends" in raw:
         depends = read_depends(part, spec)
+    text, remark, note = (checked_prose(source, part.where(k), part.string(k, "") or "")
+                          for k in ("text", "remark", "note"))
+    points = raw.get("points")
+    if points is not None and (not isinstance(points, int) or isinstance(points, bool)
+                               or not 1 <= points <= MAX_POINTS):
+        part.fail("points", f"expected a whole number of points from 1 to {MAX_POINTS}, got {points!r}")
+    style = part.string("style", "") or ""
+    if style and style not in BACKPROP_STYLES:
+        part.fail("style", f'expected "paths" or "delta", got {style!r}')
     return PartSpec(
-        label, part.string("text", "") or "", tuple(show), part.string("remark", "") or "", spec,
+        label, text, tuple(show), remark, spec,
         claim=read_claim(part) if "verify" in raw else None, vector=vector, depends=depends,
-        plot=tuple(plot), plot_at=tuple(plot_at),
+        plot=tuple(plot), plot_at=tuple(plot_at), note=note, points=points, style=style,
     )
 
 

@@ -265,7 +265,9 @@ def activation_label(activation: str) -> str:
     unspecified g or phi printed as a variable (never pasted raw: it is the file's text)."""
     if activation in PLOTS:
         return PLOTS[activation].g_tex
-    return activation if activation in ACTIVATIONS else variable_latex(activation)
+    if activation in ACTIVATIONS:  # a word, set upright: \mathrm{softmax}, not soft·max in italic
+        return r"\mathrm{%s}" % activation.replace("_", r"\_")
+    return variable_latex(activation)
 
 
 def unit_of(preactivation: str, depth: int) -> str:

@@ -8,14 +8,16 @@ expression (sympy would evaluate ŷ − y to a single number and the working wou
 Layout rules beyond sympy's own printer, chosen to match how a textbook writes gradients:
 sums put their positive terms first (ŷ − y, not −y + ŷ); products put a numeric coefficient
 first, then plain factors, then parenthesised groups (σ(z)(1 − σ(z)), a ŷ(1 − ŷ)(ŷ − y));
-g'(z) for the derivative of an unspecified function; H(z) for the step function.
+g'(z) for the derivative of an unspecified function; H(z) for the step function, which the
+numeric line evaluates (H(1.5) is 1).  Computed numbers keep their trailing zeros (0.2400: the
+stated precision); given numbers print as given (0.15).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import sympy
@@ -32,11 +34,12 @@ Number = int | float
 FIXED_EXPONENTS = range(-3, 5)  # 1e-3 <= |x| < 1e5 prints in fixed point
 
 
-def format_number(x: Number, precision: int = 4) -> str:
+def format_number(x: Number, precision: int = 4, keep_zeros: bool = False) -> str:
     """A number as LaTeX, rounded for display to `precision` significant figures.
 
     Integers are exact; floats are fixed point for 1e-3 <= |x| < 1e5 (after rounding), else
-    "m \\times 10^{e}"; trailing zeros are dropped.  The sign is a plain "-".
+    "m \\times 10^{e}".  Trailing zeros are dropped (a given 0.15), or with `keep_zeros` kept, so
+    that a computed value shows the precision it is stated to (0.2400).  The sign is a plain "-".
     """
     if isinstance(x, bool):  # a bool here is a caller's bug, not the number 0 or 1
         raise TypeError(f"not a number: {x!r}")
@@ -54,15 +57,16 @@ def format_number(x: Number, precision: int = 4) -> str:
     # both layouts are built from it so they can never disagree about the rounding.
     mantissa, exp_text = f"{abs(value):.{precision - 1}e}".split("e")
     exponent = int(exp_text)
+    strip = (lambda d: d) if keep_zeros else strip_zeros
     if exponent not in FIXED_EXPONENTS:
-        return rf"{sign}{strip_zeros(mantissa)} \times 10^{{{exponent}}}"
+        return rf"{sign}{strip(mantissa)} \times 10^{{{exponent}}}"
     digits = mantissa.replace(".", "")
     if exponent >= 0:
         digits = digits.ljust(exponent + 1, "0")
         fixed = f"{digits[:exponent + 1]}.{digits[exponent + 1:]}"
     else:
         fixed = "0." + "0" * (-exponent - 1) + digits
-    return sign + strip_zeros(fixed)
+    return sign + strip(fixed.removesuffix("."))  # 12350. when every digit is before the point
 
 
 def strip_zeros(decimal: str) -> str:
@@ -108,10 +112,11 @@ def _word(word: str, several: str) -> str:
 class _Printer(LatexPrinter):
     """sympy's LaTeX printer with textbook layout; with `values`, prints numbers for symbols."""
 
-    def __init__(self, names: Mapping[Symbol, str], values: Mapping[Symbol, Number] | None = None,
-                 precision: int = 4) -> None:
+    def __init__(self, names: Mapping[Symbol, str], values: Mapping[Symbol, Number | Expr] | None = None,
+                 precision: int = 4, given: Collection[Symbol] = ()) -> None:
         super().__init__()
         self._names, self._values, self._precision = names, values, precision
+        self._given = given  # symbols whose numbers are the problem's own: printed as given
         self._stack: list[Any] = []  # the expressions being printed, outermost first
 
     def _print(self, expr: Any, **kwargs: Any) -> str:
@@ -124,8 +129,13 @@ class _Printer(LatexPrinter):
 
     def _print_Symbol(self, expr: Symbol, style: str = "plain") -> str:
         if self._values is not None and expr in self._values:
-            text = format_number(self._values[expr], self._precision)
+            value = self._values[expr]
             parent = self._stack[-2] if len(self._stack) > 1 else None
+            if isinstance(value, sympy.Basic):  # still linear in an unknown y: (0.07968 - 0.2823 y)
+                value = sympy.expand(value).evalf(self._precision)
+                text = _Printer(self._names).doprint(value)
+                return text if parent is None or not value.is_Add else rf"\left({text}\right)"
+            text = format_number(value, self._precision, keep_zeros=expr not in self._given)
             # A negative number stands alone (bare) as the whole expression, a whole function
             # argument or a whole exponent; anywhere else "-" would read as an operator.
             alone = parent is None or isinstance(parent, (Function, Derivative, Subs)) or (
@@ -158,7 +168,11 @@ class _Printer(LatexPrinter):
         if not expr.is_Mul:
             return self._print(expr)  # a whole numerator or denominator needs no brackets
         factors = expr.as_ordered_factors()
-        factors.sort(key=lambda f: 0 if f.is_Number else 2 if self._grouped(f) else 1)
+        grouped = set().union(*(f.free_symbols for f in factors if self._grouped(f)))
+        # a logarithm last, as in (1 - y) log(1 - ŷ): "log(1 - ŷ) (1 - y)" reads as log of both;
+        # a plain factor next to the group that holds it: x f (1 - f), not f x (1 - f) (f of x)
+        factors.sort(key=lambda f: 0 if f.is_Number else 3 if isinstance(f, sympy.log)
+                     else 2 if self._grouped(f) else 1.5 if f.free_symbols & grouped else 1)
         tex = ""
         for i, factor in enumerate(factors):
             term = self._print(factor)
@@ -206,7 +220,13 @@ class _Printer(LatexPrinter):
 
     def _print_Heaviside(self, expr: Expr, exp: Any = None) -> str:
         # The step function as textbooks write it; the value at 0 (second argument) is not shown.
-        tex = r"H\left(%s\right)" % self._print(expr.args[0])
+        # With numbers in, it is evaluated: H(1.5) is 1 (at 0, its second argument, else 0).
+        argument = expr.args[0]
+        if self._values is not None and argument.free_symbols <= set(self._values):
+            z = float(argument.xreplace({s: sympy.Float(self._values[s]) for s in argument.free_symbols}))
+            at_zero = expr.args[1] if len(expr.args) > 1 else sympy.S.Half  # sympy's H(0)
+            return "1" if z > 0 else "0" if z < 0 else self._print(at_zero)
+        tex = r"H\left(%s\right)" % self._print(argument)
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
 
     def _print_sign(self, expr: Expr, exp: Any = None) -> str:
@@ -229,7 +249,7 @@ def rounded_latex(expr: Expr, names: Mapping[Symbol, str], precision: int = 4) -
 
 
 def substituted_latex(expr: Expr, names: Mapping[Symbol, str], values: Mapping[Symbol, Number],
-                      precision: int = 4) -> str:
+                      precision: int = 4, given: Collection[Symbol] = ()) -> str:
     """The same expression, laid out the same way, with every symbol that has a value replaced by its number.
 
     Numbers print with `format_number(value, precision)`.  A negative number is wrapped as
@@ -238,6 +258,8 @@ def substituted_latex(expr: Expr, names: Mapping[Symbol, str], values: Mapping[S
     number is preceded by " \\cdot " ("2 \\cdot \\left(36 - 32\\right)"), so numbers never run
     together; a purely symbolic factor by a space.  The operators are those of the symbolic line,
     so ŷ − y with y = −0.5 prints "0.7514 - \\left(-0.5\\right)".  Symbols without a value keep
-    their names.
+    their names.  Computed numbers keep their trailing zeros (0.2400); the symbols in `given` (the
+    problem's own data) print their numbers as given (0.15).  A step function H(z) whose argument
+    has its numbers prints its value, 1 or 0.
     """
-    return _Printer(names, values, precision).doprint(sympy.sympify(expr))
+    return _Printer(names, values, precision, given).doprint(sympy.sympify(expr))

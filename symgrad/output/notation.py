@@ -21,6 +21,7 @@ from symgrad.output.latex import variable_latex
 INDEXED = re.compile(r"(?P<base>[A-Za-z]+?)(?P<layer>\d*)\[(?P<index>[\d,]+)\]\Z")
 LETTERS = {"yhat": r"\hat{y}", "W": "W", "b": "b", "z": "z", "a": "a", "x": "x", "y": "y"}
 FLAT_LETTERS = {"W": "w"}
+SCRIPTED = re.compile(r"[_^]")
 
 
 def latex_names(names: Sequence[str], notation: Notation) -> dict[str, str]:
@@ -66,7 +67,40 @@ def name_latex(
     if alone and not layer:
         return letter  # a single output ŷ, a single target y, a single input x
     joiner = "," if any(len(i) > 1 for i in index) else ""
+    if not mark and SCRIPTED.search(letter):  # a renaming "w_2": {w_2}_{11}, not a double subscript
+        letter = "{%s}" % letter
     return f"{letter}{mark}_{{{joiner.join(index)}}}"
+
+
+def family_latex(family: str, notation: Notation) -> str:
+    """A whole layer's symbol, as prose names it (\\q{W2}): W^{[2]}, C when renamed, \\hat{y}."""
+    if family in notation.symbols:
+        return notation.symbols[family]
+    m = re.fullmatch(r"(?P<base>[A-Za-z]+?)(?P<layer>\d*)", family)
+    if m is None:
+        return variable_latex(family)
+    base, layer = m["base"], m["layer"]
+    letter = notation.symbols.get(base, LETTERS.get(base, base))
+    if not layer:
+        return letter
+    if notation.style == "flat":
+        return f"{letter}_{{{layer}}}"
+    return f"{letter}^{{({layer})}}" if notation.style == "paren" else f"{letter}^{{[{layer}]}}"
+
+
+def quantity_latex(name: str, names: Mapping[str, str], notation: Notation) -> str:
+    """What prose's \\q{name} prints: a node's LaTeX, a family's, or the learning rate's."""
+    name = name.replace(" ", "")
+    if name in names:
+        return names[name]
+    return notation.eta if name == "eta" else family_latex(name, notation)
+
+
+def delta_latex(z: str) -> str:
+    """δ for the adjoint ∂L/∂z of a pre-activation written `z`: z^{[2]}_{1} ↦ δ^{[2]}_{1}."""
+    if re.match(r"z(?![A-Za-z])", z):
+        return r"\delta" + z[1:]
+    return r"\delta_{%s}" % z
 
 
 def adjoint_latex(name: str, names: Mapping[str, str]) -> str:

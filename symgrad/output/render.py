@@ -11,44 +11,37 @@ import os
 import re
 import unicodedata
 from dataclasses import replace
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
-import sympy
 from sympy import Expr, Symbol
 
 from symgrad.errors import SymgradError
+from symgrad.input.prose import QUANTITY, UNICODE_MATH, checked_prose, segments, unicode_math
+from symgrad.output.backprop import (backprop_context, is_numeric, style_of, update_columns,
+                                     update_context)
 from symgrad.output.context_analyses import collapse_context, matrix_context, proof_context
-from symgrad.output.latex import (format_number, rounded_latex, substituted_latex, textbook_latex,
-                                  variable_latex)
-from symgrad.output.figures import graph_figure, network_figure, plot_figure
+from symgrad.output.latex import format_number, textbook_latex, variable_latex
+from symgrad.output.printer import LINE_LENGTH, PartPrinter
+from symgrad.output.figures import chain_edges, graph_figure, network_figure, once, plot_figure
 from symgrad.analyses.vector import N, U, ExampleSum, VectorGradient
 from symgrad.input.names import Partial
 from symgrad.input.spec import IDENTIFIER
-from symgrad.output.notation import latex_names, symbol_names
+from symgrad.output.notation import family_latex, latex_names, quantity_latex
 
 if TYPE_CHECKING:
     from symgrad.analyses.dependency import Dependency
     from symgrad.analyses.sheet import Part, Sheet
-    from symgrad.engine.solution import Gradient, Solution
+    from symgrad.engine.solution import Solution
 
 TEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
     "#": r"\#", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
 }  # fmt: skip
-# Symbols a course's prose is full of, which pdflatex cannot typeset from Unicode.
-UNICODE_MATH = {
-    "σ": r"\sigma", "η": r"\eta", "λ": r"\lambda", "δ": r"\delta", "θ": r"\theta",
-    "α": r"\alpha", "β": r"\beta", "ϕ": r"\phi", "φ": r"\varphi", "Σ": r"\Sigma", "∂": r"\partial",
-    "ŷ": r"\hat{y}", "′": r"'", "−": "-", "²": "^{2}", "³": "^{3}", "ᵀ": "^{T}", "·": r"\cdot",
-    "×": r"\times", "→": r"\to", "≈": r"\approx", "≠": r"\neq", "≤": r"\leq", "≥": r"\geq",
-    "∈": r"\in", "∞": r"\infty", "⊙": r"\odot", "‖": r"\|",
-}  # fmt: skip
-LINE_LENGTH = 110  # characters of LaTeX past which a sum is set a term per line
 SPECIAL = re.compile("[%s]" % re.escape("".join(TEX_SPECIALS) + "".join(UNICODE_MATH)))
 
 
@@ -66,6 +59,23 @@ def escape_tex(text: str) -> str:
     text = SPECIAL.sub(one, "".join(map(printable, text.replace("\r\n", "\n"))))
     start = len(text) - len(text.lstrip())
     return text[:start] + "{[}" + text[start + 1:] if text[start:start + 1] == "[" else text
+
+
+def prose_latex(text: str, quantity: Callable[[str], str]) -> str:
+    """Prose as LaTeX: its text escaped (escape_tex), each `$...$` (checked when the file was
+    read, input/prose.py) set as mathematics with every \\q{name} in the sheet's notation."""
+    try:  # checked when read; prose from elsewhere (a title made from a file's name) is checked
+        checked_prose("", "", text)  # here, and what fails is set as plain text
+    except SymgradError:
+        return escape_tex(text)
+    out = []
+    for is_math, piece in segments(text):
+        if is_math:
+            math = QUANTITY.sub(lambda m: "{%s}" % quantity(m[1]), unicode_math(" ".join(piece.split())))
+            out.append(f"${math}$")
+        else:
+            out.append(escape_tex(piece))
+    return "".join(out)
 
 
 def printable(c: str) -> str:
@@ -200,24 +210,53 @@ def template_error(error: Exception, loaded: set[str]) -> str:
 
 def sheet_context(sheet: Sheet) -> dict[str, Any]:
     questions = []
+    every = [p.solution for q in sheet.questions for p in q.parts if p.solution is not None]
+    sheet_names = quantities(every[0] if every else None, sheet)
+    drawn: list[dict[str, Any]] = []
     for n, q in enumerate(sheet.questions, 1):
-        parts, drawn = [], None
+        own = next((p.solution for p in q.parts if p.solution is not None), None)
+        names = quantities(own, sheet) if own is not None else sheet_names
+        parts = []
         for part in q.parts:
-            context = part_context(part, sheet)
-            problem = part.problem
-            model = (problem.network, problem.graph, problem.data) if problem else None
-            if model is not None and model == drawn:
-                context["figure"] = None  # the question's figure is drawn once, with its first part
-            drawn = model or drawn
+            context = part_context(part, sheet, names)
+            # a network is drawn once on the sheet: a later part (or question) with the same
+            # one gets no figure, or a line naming its own activations
+            context["figure"] = once(context["figure"], drawn)
             parts.append(context)
-        questions.append({"number": one_line(q.number or str(n)), "text": q.text, "parts": parts})
+        questions.append({
+            "number": one_line(q.number or str(n)), "text": prose_latex(q.text, names),
+            "note": prose_latex(q.note, names), "parts": parts,
+            "points": parts[0]["points"] if len(parts) == 1 else "",
+            "need": room(parts[0]),
+            "summary": [u for part in parts for u in part["updates"]],
+        })
     return {
-        "title": one_line(sheet.title),
-        "author": one_line(sheet.author),
+        "title": one_line(prose_latex(sheet.title, sheet_names)),
+        "author": one_line(prose_latex(sheet.author, sheet_names)),
         "precision": sheet.precision,
         "eta": sheet.notation.eta,
         "questions": questions,
+        "points": any(part["points"] for q in questions for part in q["parts"]),
     }
+
+
+def room(first: dict[str, Any]) -> dict[str, str]:
+    """The space a question needs left on its page to start there, so that its text is not left
+    alone at the foot of a page: its first part's figure, statement and (on the question sheet)
+    answer box; in the key, the figure and a few lines."""
+    figure = 5 if first["figure"] else 0
+    space = float(first["space"].removesuffix("cm"))
+    return {"key": f"{figure + 3}cm", "questions": f"{min(figure + space + 3, 22)}cm"}
+
+
+def quantities(solution: Solution | None, sheet: Sheet) -> Callable[[str], str]:
+    """How prose's \\q{name} prints near this problem: in the sheet's notation (a graph keeps its
+    own names, as on the rest of the sheet)."""
+    if solution is None:
+        return lambda name: quantity_latex(name, {}, sheet.notation)
+    notation = sheet.notation if solution.spec.network else replace(sheet.notation, symbols={})
+    names = latex_names([n.name for n in solution.graph.nodes], notation)
+    return lambda name: sheet.notation.eta if name.strip() == "eta" else quantity_latex(name, names, notation)
 
 
 def one_line(text: str) -> str:
@@ -225,95 +264,25 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-class PartPrinter:
-    """Prints one solved problem in the sheet's notation, at the sheet's precision."""
-
-    def __init__(self, solution: Solution, sheet: Sheet) -> None:
-        self.solution = solution
-        self.precision = sheet.precision
-        self.eta = sheet.notation.eta
-        graph = solution.graph
-        # a graph's names are the file's own: the sheet's renamings are for network names
-        notation = sheet.notation if solution.spec.network else replace(sheet.notation, symbols={})
-        self.names = latex_names([n.name for n in graph.nodes], notation)
-        self.values: dict[Symbol, int | float] = {
-            s: v for s, v in graph.values.items() if isinstance(v, (int, float))
-        }
-        for name, v in [*solution.values.items(), *solution.adjoint_values.items()]:
-            if isinstance(v, (int, float)):
-                self.values[Symbol(name, real=True)] = v
-
-    def symbols(self, expr: Expr) -> dict[Symbol, str]:
-        return symbol_names(expr.free_symbols, self.names)
-
-    def tex(self, expr: Expr) -> str:
-        return textbook_latex(expr, self.symbols(expr))
-
-    def numbers(self, expr: Expr) -> str | None:
-        """`expr` with its numbers in, or None when a symbol has no value (nothing to add)."""
-        if not expr.free_symbols or not expr.free_symbols <= set(self.values):
-            return None
-        return substituted_latex(expr, self.symbols(expr), self.values, self.precision)
-
-    def value(self, v: Any) -> str:
-        if isinstance(v, (int, float)):
-            return format_number(v, self.precision)
-        return rounded_latex(v, self.symbols(v), self.precision)  # linear in an unknown y, say
-
-    def partial(self, of: str, wrt: str) -> str:
-        return r"\frac{\partial %s}{\partial %s}" % (self.names[of], self.names[wrt])
-
-    def equation(self, key: str, lhs: str, expr: Expr, value: Any) -> dict[str, Any]:
-        """lhs = textbook form = numbers substituted = value, without repeating a step.
-
-        Each step is a list of lines: a long sum (several chain-rule paths) gets a line a term.
-        """
-        steps = [self.lines(expr, self.tex)]
-        if self.numbers(expr) is not None:
-            numbers = self.lines(expr, lambda e: self.numbers(e) or "")
-            if numbers != steps[-1]:
-                steps.append(numbers)
-        result = None
-        if isinstance(value, (int, float)) or (
-            isinstance(value, sympy.Basic) and value.has(sympy.Float)
-        ):
-            result = self.value(value)
-        elif isinstance(value, sympy.Basic) and value != expr:
-            # a symbolic value worth a line of its own (b' = w31 b1 + ... at x = 0); a whole
-            # composed network written out would only bury the working
-            written = self.tex(value)
-            if len(written) < LINE_LENGTH and [written] != steps[-1]:
-                steps.append([written])
-        if result is not None and [result] == steps[-1]:
-            steps.pop()  # ∂z/∂b = 1, not 1 = 1
-        width = sum(len(line) for step in steps for line in step) + len(result or "")
-        return {"key": key, "lhs": lhs, "steps": steps, "result": result,
-                "inline": width < LINE_LENGTH and all(len(step) == 1 for step in steps)}
-
-    @staticmethod
-    def lines(expr: Expr, show: Any) -> list[str]:
-        whole: str = show(expr)
-        if not expr.is_Add or len(whole) < LINE_LENGTH:
-            return [whole]
-        terms = sorted(expr.as_ordered_terms(), key=lambda t: t.could_extract_minus_sign())
-        out = [show(terms[0])]
-        for term in terms[1:]:
-            text = show(term)
-            out.append(f"- {text[1:].lstrip()}" if text.startswith("-") else f"+ {text}")
-        return out
-
-
-def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
+def part_context(part: Part, sheet: Sheet, names: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """The context of one part.  `names` prints prose's \\q{name} when the part has no problem of
+    its own (its question's)."""
+    names = quantities(part.solution, sheet) if part.solution is not None or names is None else names
     context: dict[str, Any] = {
-        "label": part.label, "text": part.text, "remark": part.remark,
-        "forward": [], "loss": None, "gradients": [], "updates": [],
-        "proof": proof_context(part.verdict, part.proof, sheet.precision) if part.verdict else None,
+        "label": part.label, "text": prose_latex(part.text, names),
+        "remark": prose_latex(part.remark, names), "note": prose_latex(part.note, names),
+        "points": str(part.points) if part.points else "",
+        "forward": [], "loss": None, "gradients": [], "backprop": [], "updates": [],
+        "update_rule": "", "update_columns": 1,
+        "proof": (proof_context(part.verdict, part.proof, sheet.precision, sheet.notation.symbols)
+                  if part.verdict else None),
         "figure": None, "given": [], "given_display": False, "asks": [], "plots": [],
         "space": "3cm", "dependency": None, "collapse": None, "matrix": None,
     }
     value = lambda v: format_number(v, sheet.precision)  # noqa: E731
-    context["plots"] = [plot_figure(a, operating_points(part, a), value) for a in part.plot]
-    if part.verdict is not None:
+    context["plots"] = [plot_figure(a, operating_points(part, a), value, leaky_slope(part))
+                        for a in part.plot]
+    if part.verdict is not None and not part.text:  # a text says what to prove
         context["asks"] = ["a proof or a counterexample"]
     context["vector"] = vector_latex(part.vector, textbook_latex) if part.vector else None
     if context["vector"]:
@@ -325,20 +294,27 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
         return context
     p = PartPrinter(solution, sheet)
     graph = solution.graph
+    context["asks"] = asks(p, part, solution)
+    if not (context["asks"] or part.collapse or part.matrix or part.dependency):
+        return context  # a plot of the network's activations, say: its data are not asked about
     context["given"] = given(p, solution)
     context["given_display"] = any(len(g) > LINE_LENGTH // 2 for g in context["given"])
-    context["asks"] = asks(p, part, solution)
     context["figure"] = figure(p, solution)
+    outputs = {n.name for n in graph.nodes if n.name.startswith("yhat[") or n.name == graph.output}
     for node in graph.nodes:
         if node.expr is None:
             continue
-        row = p.equation(node.name, p.names[node.name], node.expr, solution.values[node.name])
+        # the asked results are boxed: the loss, and the network's (or graph's) outputs, where
+        # something was worked out (a graph's formula alone is what was given, not a result)
+        value = solution.values[node.name]
+        boxed = (node.kind == "loss" or node.name in outputs) and (is_numeric(value) or value != node.expr)
+        equation = p.equation(node.name, p.names[node.name], node.expr, solution.values[node.name], boxed)
         if node.kind == "loss":
-            context["loss"] = row if "loss" in part.show else None
+            context["loss"] = equation if "loss" in part.show else None
         elif "forward" in part.show:
-            context["forward"].append(row)
+            context["forward"].append(equation)
     if "gradients" in part.show:
-        context["gradients"] = [gradient_context(p, g) for g in solution.gradients.values()]
+        context["backprop"], context["gradients"] = backprop_context(p, style_of(part.style, solution))
     if "update" in part.show and solution.updated:
         eta = graph.learning_rate
         assert eta is not None
@@ -346,17 +322,25 @@ def part_context(part: Part, sheet: Sheet) -> dict[str, Any]:
             gradient = solution.gradients[str(Partial(graph.output, name))]
             old = graph.values.get(graph.node(name).symbol, graph.node(name).symbol)
             context["updates"].append(update_context(p, name, old, eta, gradient, new))
+        context["update_columns"] = update_columns(context["updates"])
+        loss = p.names[graph.output]
+        context["update_rule"] = (r"\theta \leftarrow \theta - %s \, \partial %s / \partial \theta"
+                                  % (p.eta, loss))
     if part.dependency is not None:
         context["dependency"] = dependency_context(p, part.dependency)
+    family = lambda f: family_latex(f, p.notation)  # noqa: E731  (a layer's symbol: C, W^{[2]})
     if part.collapse is not None:
-        context["collapse"] = collapse_context(part.collapse, p.names, graph.values, sheet.precision)
+        context["collapse"] = collapse_context(part.collapse, p.names, graph.values, sheet.precision,
+                                               family)
     if part.matrix is not None:
-        context["matrix"] = matrix_context(part.matrix, p.names.get("L", "L"), sheet.precision)
+        context["matrix"] = matrix_context(part.matrix, p.names.get("L", "L"), sheet.precision, family)
     rows = len(context["forward"]) + 2 * len(context["gradients"]) + len(context["updates"])
-    context["space"] = f"{min(2 + rows, 16)}cm"  # room to answer on the question sheet
+    context["space"] = f"{min(3 + rows // 2, 9)}cm"  # room to answer on the question sheet
     if "paths" in part.show:
         for g, shown in zip(solution.gradients.values(), context["gradients"]):
-            edges = {(f.wrt, f.of) for path in g.derivation.paths or () for f in path}
+            if shown.get("short"):  # a line over the δ above: no figure of its own
+                continue
+            edges = chain_edges(graph, g.derivation.top, g.derivation.wrt)
             shown["figure"] = figure(p, solution, edges)
     return context
 
@@ -372,6 +356,13 @@ def operating_points(part: Part, activation: str) -> list[float]:
         v for l, layer in enumerate(network.layers, 1) if layer.activation == activation
         for k, v in values.items() if k.startswith(f"z{l}[") and isinstance(v, (int, float))
     ]
+
+
+def leaky_slope(part: Part) -> float | None:
+    """The negative slope of the part's first leaky ReLU layer (None: the default 0.01)."""
+    network = part.solution.spec.network if part.solution else None
+    slopes = [l.negative_slope for l in network.layers if l.activation == "leaky_relu"] if network else []
+    return slopes[0] if slopes else None
 
 
 def dependency_context(p: PartPrinter, d: Dependency) -> dict[str, Any]:
@@ -396,9 +387,9 @@ def given(p: PartPrinter, solution: Solution) -> list[str]:
     for node in graph.nodes:
         v = graph.values.get(node.symbol)
         if node.kind in ("input", "target", "leaf") and isinstance(v, (int, float)):
-            out.append(f"{p.names[node.name]} = {p.value(v)}")
+            out.append(f"{p.names[node.name]} = {p.value(v, given=True)}")
     if graph.learning_rate is not None and solution.updated:
-        out.append(f"{p.eta} = {p.value(graph.learning_rate)}")
+        out.append(f"{p.eta} = {p.value(graph.learning_rate, given=True)}")
     return out
 
 
@@ -424,64 +415,8 @@ def figure(p: PartPrinter, solution: Solution, highlight: set[tuple[str, str]] =
         if max(l.units for l in layers) > 6 or solution.spec.network.inputs > 6:
             return None
         return network_figure(solution.graph, [l.activation for l in layers], p.names,
-                              p.value, highlight)
+                              lambda v: p.value(v, given=True), highlight)
     return graph_figure(solution.graph, p.names, highlight)
-
-
-def gradient_context(p: PartPrinter, g: Gradient) -> dict[str, Any]:
-    d = g.derivation
-    lhs = p.partial(d.top, d.wrt)
-    factors: dict[tuple[str, str], dict[str, Any]] = {}
-    chain = []
-    if d.paths and any(len(path) > 1 for path in d.paths):  # ∂J/∂w = ∂J/∂w says nothing
-        chain = [r" \cdot ".join(p.partial(f.of, f.wrt) for f in path) for path in d.paths]
-        for path, values in zip(d.paths, g.factor_values or ()):
-            for f, v in zip(path, values):
-                if (f.of, f.wrt) not in factors:
-                    factors[f.of, f.wrt] = p.equation("", p.partial(f.of, f.wrt), f.expr, v)
-    heads = []
-    for head, form in d.heads:
-        value = p.values.get(Symbol(str(Partial(d.top, head)), real=True))
-        row = p.equation("", p.partial(d.top, head), form, value)
-        heads.append(row)
-    result = p.equation(g.key, lhs, d.result, g.value)
-    if g.expanded is not None:  # a graph's result in its leaves, before the numbers
-        expanded = p.lines(g.expanded, p.tex)
-        # a constant gradient (f = 3x) has no steps, only its value: nothing to expand
-        if result["steps"] and expanded != result["steps"][0]:
-            result["steps"].insert(1, expanded)
-    return {
-        "key": g.key,
-        "lhs": lhs,
-        "figure": None,  # with show = ["paths"]: the figure with this partial's paths in red
-        "chain": chain,
-        "chain_inline": sum(len(path) for path in chain) < 2 * LINE_LENGTH,
-        "factors": list(factors.values()),
-        "heads": heads,
-        "result": result,
-        "assumptions": [assumption_tex(a, p.names) for a in d.assumptions],
-    }
-
-
-def assumption_tex(assumption: str, names: Mapping[str, str]) -> str:
-    """"y[1] + y[2] = 1" in the sheet's notation."""
-    lhs, rhs = assumption.split(" = ")
-    terms = [names[t.strip()] for t in lhs.split("+")]
-    return " + ".join(terms) + " = " + rhs
-
-
-def update_context(p: PartPrinter, name: str, old: Any, eta: float, g: Gradient, new: Any) -> dict[str, Any]:
-    theta = p.names[name]
-    grad = p.value(g.value)
-    if isinstance(g.value, (int, float)) and g.value < 0 or not isinstance(g.value, (int, float)):
-        grad = r"\left(%s\right)" % grad
-    return {
-        "key": f"updated {name}",
-        "theta": theta,
-        "gradient": p.partial(g.derivation.top, name),
-        "numbers": "%s - %s \\cdot %s" % (p.value(old), p.value(eta) if eta >= 0 else r"\left(%s\right)" % p.value(eta), grad),
-        "result": p.value(new),
-    }
 
 
 def notebook_latex(sheet: Sheet) -> str:
@@ -508,13 +443,16 @@ def gradient_latex(sheet: Sheet, key: str) -> str:
     lines = []
     for q in sheet.questions:
         for part in q.parts:
-            for g in part_context(part, sheet)["gradients"]:
-                if g["key"] != key:
-                    continue
-                if g["chain"]:
-                    lines.append(f"{g['lhs']} &= " + " + ".join(g["chain"]))
-                lines += [equation_line(f) for f in g["factors"] + g["heads"]]
-                lines.append(equation_line(g["result"]))
+            for section in part_context(part, sheet)["backprop"]:
+                for g in section["gradients"]:
+                    if g["key"] != key:
+                        continue
+                    if section["kind"] == "delta":  # the δ it is made of, then its line
+                        lines += [equation_line(r) for r in section["rows"]]
+                    elif g["chain"]:
+                        lines.append(f"{g['lhs']} &= " + " + ".join(g["chain"]))
+                        lines += [equation_line(f) for f in g["factors"] + g["heads"]]
+                    lines.append(equation_line(g["result"]))
     return "$$\\begin{aligned}" + r" \\ ".join(lines) + "\\end{aligned}$$"
 
 
