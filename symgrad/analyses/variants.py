@@ -28,17 +28,15 @@ from typing import Any
 
 import numpy as np
 import sympy
-from sympy import Expr, Symbol
-from sympy.core.function import AppliedUndef
+from sympy import Symbol
 
 from symgrad.analyses.collapse import equivalent_layer
 from symgrad.analyses.matrixform import matrix_backprop
 from symgrad.analyses.sheet import Part, Sheet
-from symgrad.engine.compiled import needed
-from symgrad.engine.solution import Gradient, Solution
+from symgrad.engine.compiled import definitions_of, standard_outputs, straight_line
+from symgrad.engine.solution import Solution
 from symgrad.errors import ProblemError, SymgradError
 from symgrad.input import limits
-from symgrad.input.names import Partial
 from symgrad.input.spec import LayerSpec, ProblemSpec
 from symgrad.input.variantspec import Condition, Draw, VariantsSpec
 
@@ -153,59 +151,21 @@ class Program:
     def __init__(self, solution: Solution) -> None:
         self.solution = solution
         graph = solution.graph
-        definitions: list[tuple[Symbol, Expr]] = [
-            (node.symbol, node.expr) for node in graph.nodes if node.expr is not None]
-        adjoints: dict[str, Symbol] = {}
-        for sweep in solution.sweeps.values():
-            for v in sweep.order:  # T first: each adjoint after its children's
-                adjoint = sweep.adjoint_symbols[v]
-                if isinstance(adjoint, Symbol) and v in sweep.adjoints:
-                    definitions.append((adjoint, sweep.adjoints[v]))
-                    if adjoint.name in solution.adjoint_values:
-                        adjoints[adjoint.name] = adjoint
         self.values = tuple(solution.values)
         self.gradients = tuple(solution.gradients)
         self.updated = tuple(solution.updated)
+        adjoints = {s.name: s for s, _ in definitions_of(solution)
+                    if s.name in solution.adjoint_values}
         self.adjoints = tuple(adjoints)
-        outputs: list[Expr] = [graph.node(n).symbol for n in self.values]
-        outputs += [g.derivation.result for g in solution.gradients.values()]
-        eta = graph.learning_rate
-        for name in self.updated:
-            g = solution.gradients[str(Partial(graph.output, name))]
-            outputs.append(graph.node(name).symbol - sympy.Float(eta) * g.derivation.result)
-        outputs += [adjoints[n] for n in self.adjoints]
+        outputs = standard_outputs(solution) + [adjoints[n] for n in self.adjoints]
         self.factors: list[tuple[str, int, int]] = []  # (gradient key, path, factor)
         for key, g in solution.gradients.items():
             for p, path in enumerate(g.derivation.paths or ()):
                 for k, f in enumerate(path):
                     self.factors.append((key, p, k))
                     outputs.append(f.expr)
-        leaves = [node for node in graph.nodes if node.expr is None]
-        program = needed(definitions, outputs)
-        rename = {node.symbol: Symbol(f"leaf{k}") for k, node in enumerate(leaves)}
-        rename |= {s: Symbol(f"v{k}") for k, (s, _) in enumerate(program)}
-        steps = [(rename[s], e.xreplace(rename)) for s, e in program]
-        results = [sympy.sympify(e).xreplace(rename) for e in outputs]
-        free = {s for _, e in steps for s in e.free_symbols} | {
-            s for e in results for s in e.free_symbols}
-        free -= set(rename.values())
-        if free:
-            raise SymgradError(f"variants: no value for {sorted(map(str, free))[0]}")
-        self.leaves = tuple(n.name for n in leaves)
+        self.leaves, self.function = straight_line(solution, outputs, "variants")
         self.defaults = {graph.by_symbol[s].name: float(v) for s, v in graph.values.items()}
-        unspecified = {f.func for _, e in program for f in e.atoms(AppliedUndef)}
-        if unspecified:
-            raise SymgradError(f"{solution.spec.source}: variants: the function "
-                               f"{sorted(map(str, unspecified))[0]} is unspecified, so the "
-                               "problem has no numbers to draw for")
-        try:
-            self.function = sympy.lambdify(
-                [rename[n.symbol] for n in leaves], results, modules="numpy",
-                cse=lambda exprs: (steps, list(exprs)), docstring_limit=0)
-        except Exception as error:  # noqa: BLE001 - sympy's printer has no numpy form of it
-            text = " ".join(str(error).split())[:200]
-            raise SymgradError(f"{solution.spec.source}: variants: cannot evaluate the problem "
-                               f"in floating point ({text})") from None
 
     @property
     def names(self) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import sympy
 from sympy import Expr, Symbol
+from sympy.core.function import AppliedUndef
 
 from symgrad.engine.solution import Solution
 from symgrad.errors import SymgradError
@@ -61,22 +62,45 @@ class Compiled:
 
 def compile_solution(solution: Solution) -> Compiled:
     graph = solution.graph
+    leaves, function = straight_line(solution, standard_outputs(solution), "compile")
+    return Compiled(
+        leaves=leaves,
+        defaults={graph.by_symbol[s].name: float(v) for s, v in graph.values.items()},
+        values=tuple(solution.values), gradients=tuple(solution.gradients),
+        updated=tuple(solution.updated), function=function,
+    )
+
+
+def definitions_of(solution: Solution) -> list[tuple[Symbol, Expr]]:
+    """Every node over its parents, then every adjoint over its children's adjoints."""
     definitions: list[tuple[Symbol, Expr]] = [
-        (node.symbol, node.expr) for node in graph.nodes if node.expr is not None
+        (node.symbol, node.expr) for node in solution.graph.nodes if node.expr is not None
     ]
     for sweep in solution.sweeps.values():  # T first: each adjoint after its children's
         for v in sweep.order:
             adjoint = sweep.adjoint_symbols[v]
             if isinstance(adjoint, Symbol) and v in sweep.adjoints:
                 definitions.append((adjoint, sweep.adjoints[v]))
+    return definitions
+
+
+def standard_outputs(solution: Solution) -> list[Expr]:
+    """The values, the gradients and the updated parameters, in the JSON's order."""
+    graph = solution.graph
     outputs: list[Expr] = [graph.node(name).symbol for name in solution.values]
     outputs += [g.derivation.result for g in solution.gradients.values()]
-    eta = graph.learning_rate
     for name in solution.updated:
         g = solution.gradients[str(Partial(graph.output, name))]
-        outputs.append(graph.node(name).symbol - sympy.Float(eta) * g.derivation.result)
+        eta = sympy.Float(graph.learning_rate)
+        outputs.append(graph.node(name).symbol - eta * g.derivation.result)
+    return outputs
+
+
+def straight_line(solution: Solution, outputs: list[Expr], what: str) -> tuple[tuple[str, ...], Callable[..., list[Any]]]:
+    """The leaves' names, and a numpy function of them that returns `outputs`."""
+    graph = solution.graph
     leaves = [node for node in graph.nodes if node.expr is None]
-    program = needed(definitions, outputs)
+    program = needed(definitions_of(solution), outputs)
     # Names such as W1[1,1] or dL/dz1[1] are no Python identifiers: number every symbol.
     rename = {node.symbol: Symbol(f"leaf{k}") for k, node in enumerate(leaves)}
     rename |= {s: Symbol(f"v{k}") for k, (s, _) in enumerate(program)}
@@ -85,17 +109,22 @@ def compile_solution(solution: Solution) -> Compiled:
     unknown = {s for _, e in steps for s in e.free_symbols} | {s for e in results for s in e.free_symbols}
     unknown -= set(rename.values())
     if unknown:
-        raise SymgradError(f"compile: no value for {sorted(map(str, unknown))[0]}")
-    function = sympy.lambdify(
-        [rename[n.symbol] for n in leaves], results, modules="numpy",
-        cse=lambda exprs: (steps, list(exprs)), docstring_limit=0,
-    )
-    return Compiled(
-        leaves=tuple(n.name for n in leaves),
-        defaults={graph.by_symbol[s].name: float(v) for s, v in graph.values.items()},
-        values=tuple(solution.values), gradients=tuple(solution.gradients),
-        updated=tuple(solution.updated), function=function,
-    )
+        raise SymgradError(f"{what}: no value for {sorted(map(str, unknown))[0]}")
+    unspecified = {f.func for _, e in program for f in e.atoms(AppliedUndef)}
+    if unspecified:
+        raise SymgradError(f"{solution.spec.source}: {what}: the function "
+                           f"{sorted(map(str, unspecified))[0]} is unspecified, so the problem "
+                           "has no numbers")
+    try:
+        function = sympy.lambdify(
+            [rename[n.symbol] for n in leaves], results, modules="numpy",
+            cse=lambda exprs: (steps, list(exprs)), docstring_limit=0,
+        )
+    except Exception as error:  # noqa: BLE001 - sympy's printer has no numpy form of it
+        text = " ".join(str(error).split())[:200]
+        raise SymgradError(f"{solution.spec.source}: {what}: cannot evaluate the problem in "
+                           f"floating point ({text})") from None
+    return tuple(n.name for n in leaves), function
 
 
 def needed(definitions: list[tuple[Symbol, Expr]], outputs: list[Expr]) -> list[tuple[Symbol, Expr]]:

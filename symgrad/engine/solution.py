@@ -7,8 +7,6 @@ the output modules (LaTeX, JSON, text) and the API façade (`symgrad.api`) prese
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import sympy
 from sympy import Expr, Symbol

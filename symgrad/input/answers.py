@@ -37,6 +37,7 @@ from symgrad.errors import ProblemError
 from symgrad.input import limits
 from symgrad.input.mathtext import (FUNCTIONS, MathError, Name, Node, Num, name_key,
                                     parse_element)
+from symgrad.input import spec
 from symgrad.input.spec import read_toml
 
 MAX_STATEMENTS = 10_000  # statements of one written solution (checking 10,000 takes seconds)
@@ -218,20 +219,7 @@ def read_symbols(raw: object, source: str, where: str) -> tuple[dict[str, str], 
 
 def read_text(path: str | Path) -> str:
     """The file as text, with the same bounds as a problem file: size, UTF-8."""
-    name = str(path)
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(limits.FILE_BYTES + 1)
-    except OSError as error:
-        raise ProblemError(name, "", f"cannot read the file ({error.strerror})") from None
-    if len(raw) > limits.FILE_BYTES:
-        raise ProblemError(name, "", f"expected a file of at most {limits.FILE_BYTES} bytes")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ProblemError(
-            name, "", f"expected UTF-8 text, found byte 0x{raw[error.start]:02x} at offset {error.start}"
-        ) from None
+    return spec.read_text(path)
 
 
 def load_answers(path: str | Path, layout: list[tuple[str, list[str]]]) -> Answers:

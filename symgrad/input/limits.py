@@ -8,7 +8,6 @@ bound is one line naming the file and field, never a MemoryError or a RecursionE
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from symgrad.errors import ProblemError
 

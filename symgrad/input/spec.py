@@ -365,12 +365,9 @@ def read_problem(data: dict[str, Any], source: str = "<problem>", at: str = "") 
     )
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """A TOML file as a dict, or a ProblemError naming the file.
-
-    The file is read with a size bound (a device such as /dev/zero never ends) and must be
-    UTF-8; the document is then checked against the bounds of `limits` before any use.
-    """
+def read_text(path: str | Path) -> str:
+    """A file's text, read with a size bound (a device such as /dev/zero never ends); it must
+    be UTF-8.  Every file symgrad reads from a user comes through here."""
     name = str(path)
     try:
         with open(path, "rb") as handle:
@@ -380,11 +377,18 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     if len(raw) > limits.FILE_BYTES:
         raise ProblemError(name, "", f"expected a file of at most {limits.FILE_BYTES} bytes")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ProblemError(
             name, "", f"expected UTF-8 text, found byte 0x{raw[error.start]:02x} at offset {error.start}"
         ) from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A TOML file as a dict, or a ProblemError naming the file; the document is checked
+    against the bounds of `limits` before any use."""
+    name = str(path)
+    text = read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

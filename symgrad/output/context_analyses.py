@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import sympy
 from sympy import Expr, Symbol
 
 from symgrad.analyses.collapse import EquivalentLayer
