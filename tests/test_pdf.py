@@ -61,6 +61,19 @@ def test_example_compiles_cleanly(problem: Path, key: bool, compiled: Compiled) 
         assert worst <= limit, f"an overfull {kind}box of {worst}pt"
 
 
+# What a hand-written key of each takes, at most (issue 12: seed000's key was 15 pages).
+PAGE_LIMIT = {("seed000", True): 7, ("two_two_two", True): 2}
+
+
+@needs_tex
+@pytest.mark.parametrize("stem, key", list(PAGE_LIMIT))
+def test_keys_are_as_short_as_a_hand_written_one(stem: str, key: bool, compiled: Compiled) -> None:
+    target, build = compiled[stem, key]
+    log = build.result()
+    pages = int(re.search(r"Output written on [^(]*\((\d+) pages?", log)[1])
+    assert pages <= PAGE_LIMIT[stem, key]
+
+
 @needs_tex
 def test_latex_error_is_short_exit_3_and_leaves_nothing(tmp_path: Path) -> None:
     templates = tmp_path / "templates"
