@@ -8,6 +8,7 @@ both sides, so nothing below it imports anything above it.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,11 @@ def variants(problem: str | Path | dict[str, Any], n: int = 10, seed: int = 0,
     file's structure): derived once, every draw evaluated in batches, the kept ones ready to
     render.  The same seed gives the same variants; `.variants[k].given`, `.answers`, `.sheet`,
     and `.report()` for the draws each condition rejected and the spread of every answer."""
+    for name, value, low, high in (("n", n, 1, limits.VARIANTS), ("seed", seed, 0, 2**63 - 1),
+                                   ("precision", 4 if precision is None else precision, 1, 15)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+            raise SymgradError(f"variants: {name}: expected a whole number from {low} to {high}, "
+                               f"got {value!r}")
     if isinstance(problem, dict):
         data, source = problem, "<python>"
         limits.check_plain_data(data, source)

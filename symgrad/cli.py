@@ -135,8 +135,7 @@ def render(problem: Path, output: Path, templates: str | None, keys: Sequence[bo
         exports = sheet_files(sheet, problem.stem, [f for f in formats if f != "tex"], keys,
                               templates, moodle_style)
         files.update({output / name: data for name, data in exports.items()})
-    for path, data in files.items():
-        outfile.write(path, data)
+    outfile.write_all(files)
     return list(files)
 
 
@@ -266,8 +265,7 @@ def variants_command(args: argparse.Namespace) -> int:
     made = variants(problem, args.n, args.seed, args.precision)
     files = variant_files(made, problem.stem, args.format or [], args.pdf, args.pdf_each,
                           args.templates, args.moodle_style)
-    for name, data in files.items():
-        outfile.write(folder / name, data)
+    outfile.write_all({folder / name: data for name, data in files.items()})
     each = [n for n in files if n.startswith(f"{problem.stem}-v")]
     print(f"wrote {len(each)} files of {len(made.variants)} variants to {folder} "
           f"({each[0]}, ...)")
@@ -382,8 +380,7 @@ def check_command(args: argparse.Namespace) -> int:
     if files:
         from symgrad.output import outfile
 
-        for path, data in files.items():
-            outfile.write(path, data)
+        outfile.write_all(files)
     sys.stdout.write(text)
     for path in files:
         print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)

@@ -149,6 +149,42 @@ def test_compile_rejects_unknown_names() -> None:
         f({"x[9]": np.zeros(3)})
 
 
+@pytest.mark.parametrize("given", [
+    {"x[1]": np.zeros(3), "x[2]": np.zeros(4)},  # shapes that do not broadcast
+    {"x[1]": "abc"}, {"x[1]": None}, {"x[1]": 1j}, {"x[1]": object()}, {"x[1]": [[1, 2], [3]]},
+])
+def test_compile_rejects_values_that_are_not_real_arrays(given: dict) -> None:
+    """One SymgradError naming the input, not numpy's ValueError or a silent NaN (None) or a
+    dropped imaginary part."""
+    net = symgrad.compile(ROOT / "examples" / "two_two_two.toml")
+    with pytest.raises(symgrad.SymgradError, match="compile: .*x\\[1\\]"):
+        net(given)
+
+
+@pytest.mark.parametrize("problem", [0, 5, None])
+def test_a_file_descriptor_is_not_a_file_name(problem: object) -> None:
+    """open(0) would read standard input (and close it): only a name or a path is a file."""
+    with pytest.raises(symgrad.SymgradError, match="expected a file name"):
+        symgrad.compile(problem)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("options", [
+    {"n": 1.5}, {"n": True}, {"n": 0}, {"seed": -1}, {"seed": 2**70}, {"seed": float("nan")},
+    {"seed": "a"}, {"precision": 0}, {"precision": 10**6},
+])
+def test_variants_options_are_checked_as_on_the_command_line(options: dict) -> None:
+    """The API takes what -n, --seed and --precision take: not numpy's TypeError or ValueError
+    from a seed, nor a float n or a million significant figures."""
+    with pytest.raises(symgrad.SymgradError, match=f"variants: {next(iter(options))}: expected"):
+        symgrad.variants(ROOT / "examples" / "two_two_two.toml", **options)
+
+
+@pytest.mark.parametrize("answers", [None, 3, {"values": {"L": 0.3}}])
+def test_check_takes_a_file_name(answers: object) -> None:
+    with pytest.raises(symgrad.SymgradError, match="expected a file name"):
+        symgrad.check(ROOT / "examples" / "two_two_two.toml", answers)  # type: ignore[arg-type]
+
+
 def test_layer_gradients_and_jacobian(solution: symgrad.Solution) -> None:
     layer = solution.layer_gradients(1)
     assert layer.weights.shape == (4, 3) and layer.weight_values.shape == (4, 3)

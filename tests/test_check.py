@@ -445,6 +445,21 @@ def test_the_feedback_pdf_compiles_cleanly(tmp_path: Path) -> None:
     assert all(w <= 1.0 for w in widths), widths
 
 
+@needs_tex
+def test_any_unicode_in_a_students_text_typesets(tmp_path: Path) -> None:
+    """What pdflatex cannot set (₁ pasted from a word processor, an emoji, CJK, a combining
+    accent) has a stand-in: a student's text cannot stop the feedback PDF (exit status 3 is for
+    the user's own templates)."""
+    work = tmp_path / "unicode.md"
+    work.write_text("## 1. 😀 \u202e ħ\n\n$$L = ½(ŷ₁ − y₁)² + … = 0.2984$$\n\n"
+                    "$$z^{[1]}_1 = 0.3775 \u0301 中文 𝐀 ⟨ ⟩ ∫ = 0.3775$$\n")
+    out = run_here("check", str(ROOT / "examples/two_two_two.toml"), str(work), "--pdf", "-o",
+                   str(tmp_path / "o"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "o" / "unicode-feedback.pdf").read_bytes().startswith(b"%PDF")
+    assert "y\\_1" in (tmp_path / "o" / "unicode-feedback.tex").read_text()  # ₁ as _1
+
+
 def test_the_exit_status_follows_the_problems_ecf_rule() -> None:
     from symgrad.analyses.check import Item, Report
 
@@ -465,9 +480,16 @@ def test_the_problems_check_table(tmp_path: Path) -> None:
     assert (report.points, report.out_of) == (4, 4)
     for table, field in (("[check]\necf_credit = 2\n", "check.ecf_credit"),
                          ("[check]\nfoo = 1\n", "check.foo: unknown field"),
-                         ('[check.symbols]\n"h" = "a9[9]"\n', "check.symbols.h")):
+                         ('[check.symbols]\n"h" = "a9[9]"\n', "check.symbols.h"),
+                         # a points key that names no part: not a silent score of 0 / 0
+                         ('[check]\npoints = {"zz" = 4}\n', "check.points.zz: expected one number")):
         problem.write_text(base + table)
         assert_bad_input(run_here("check", str(problem), str(answers)), str(problem), field)
+    sheet = tmp_path / "sheet.toml"
+    sheet.write_text((ROOT / "examples/seed001.toml").read_text()
+                     + '[check]\npoints = {"1/a" = 4, "2" = 3, "1/z" = 1}\n')
+    assert_bad_input(run_here("check", str(sheet), str(ROOT / "examples/students/seed001-answers.json")),
+                     str(sheet), "check.points.1/z: expected a question or part of the sheet, such as 1, 1/a")
 
 
 def test_a_computation_graph_with_its_own_names(tmp_path: Path) -> None:
@@ -487,3 +509,63 @@ def test_a_computation_graph_with_its_own_names(tmp_path: Path) -> None:
     verdicts = [(i.key, i.verdict) for i in report.items]
     assert verdicts == [("g1", "wrong"), ("g2", "correct"), ("f", "correct-ecf"),
                         ("df/dg1", "correct-ecf"), ("df/dx1", "correct")]
+
+
+def test_whole_numbers_and_drifting_links_earn_no_marks(tmp_path: Path) -> None:
+    """A whole number is exact: "L = 0" is not 0.298 within ±0.5, and links that each hold within
+    their digits cannot walk from a right side to a wrong end (0.3 = 0.4 = ... = 0.9)."""
+    work = tmp_path / "gaming.md"
+    work.write_text("$$L = 0$$\n\n$$L = 0 = 0$$\n\n$$\\hat{y}_1 = 1 = 1$$\n\n"
+                    "$$L = 0.3 = 0.4 = 0.5 = 0.6 = 0.7 = 0.8 = 0.9$$\n\n"
+                    "$$L = " + " = ".join(str(k) for k in range(30)) + "$$\n\n$$L = 0.3$$\n")
+    report = api.check(ROOT / "examples/two_two_two.toml", work)
+    assert [i.verdict for i in report.items] == ["wrong"] * 5 + ["correct"]
+
+
+def test_a_chain_of_forty_thousand_links_is_quick(tmp_path: Path) -> None:
+    """Looking back along a chain for a rounding carried is linear in its links, not quadratic
+    (40,000 links took half a minute, 100,000 ten minutes)."""
+    import time
+
+    work = tmp_path / "links.md"
+    work.write_text("$$L = " + " = ".join(["1"] * 40_000) + "$$\n")
+    start = time.monotonic()
+    out = run_here("check", str(ROOT / "examples/two_two_two.toml"), str(work), cwd=tmp_path)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert time.monotonic() - start < 10
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"values": {"L": [1, 2.50]}}', "got [1, 2.50]"),  # numbers as written, not Quoted objects
+    ('{"questions": [{"number": "1", "parts": [{"label": [1.0], "values": {"L": 1}}]}]}',
+     "got [1.0]"),
+    ('{"values": {"L": ' + "9" * 5000 + "}}", "(5000 characters)"),  # not the 5,000 digits
+    ('{"values": {"L": "' + "9" * 5000 + '"}}', "(5000 characters)"),
+])
+def test_a_bad_answer_file_is_a_short_line(text: str, expected: str, tmp_path: Path) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text(text)
+    out = run_here("check", str(ROOT / "examples/two_two_two.toml"), str(answers), cwd=tmp_path)
+    assert_bad_input(out, "answers.json", expected)
+    assert len(out.stderr) < 300 and "object at 0x" not in out.stderr
+
+
+def test_the_report_holds_no_terminal_escapes(tmp_path: Path) -> None:
+    """A student's ESC sequences (clear the screen, move up a line, set the title) and U+202E
+    (reverse what follows) do not reach the terminal through the text report."""
+    work = tmp_path / "escapes.md"
+    work.write_text("$$L = 0.2984 \x1b[2J\x1b[1A\x1b]0;pwn\x07 \u202e = 0.2984$$\n")
+    out = run_here("check", str(ROOT / "examples/two_two_two.toml"), str(work), cwd=tmp_path)
+    assert out.stdout and not re.search("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]", out.stdout)
+
+
+def test_many_yes_no_lines_are_read_in_linear_time() -> None:
+    """40,000 lines saying "does not depend" (a file under the size bound) took 20 s: each line
+    was looked up in a list and sliced the rest of the file."""
+    import time
+
+    start = time.monotonic()
+    answers = written("It does not depend on b\n" * 40_000)
+    assert len(answers.yes_no) == 40_000 and answers.yes_no[-1].line == 40_000
+    assert answers.yes_no[0].text == "It does not depend on b"
+    assert time.monotonic() - start < 5

@@ -303,3 +303,27 @@ def test_every_example_as_markdown_and_html(problem: Path) -> None:
             assert checker.stack == [], name
     key = files[f"{problem.stem}.md"]
     assert key.count("## Question") == len(sheet.questions)
+
+
+def test_markdown_keeps_the_spaces_around_formulas(tmp_path: Path) -> None:
+    """Text and formulas stay apart in Markdown: "$a$ $b$" run together is "$a$$b$" (display
+    mathematics), and "$x$ 1" as "$x$1" leaves the formula open (a `$` before a digit does not
+    close), so the text after it would be read as TeX."""
+    text = TANH_NET.replace('title = "A 2-2-1 network"',
+                            'title = "cost $x$ 1 apple, $y$ $z$ and $w$"')
+    problem = write(tmp_path, text, "spaces.toml")
+    out = run_here("solve", str(problem), "--format", "md", "-o", str(tmp_path / "o"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    first = (tmp_path / "o" / "spaces.md").read_text().splitlines()[0]
+    assert first == "# cost $x$ 1 apple, $y$ $z$ and $w$", first
+
+
+def test_a_question_number_is_kept_from_mathjax(tmp_path: Path) -> None:
+    """A question's number is the file's text, like prose: in HTML it is kept from MathJax, so
+    "\\(\\href{javascript:...}{x}\\)" is not typeset into a link."""
+    text = (HOSTILE.replace("[[question]]\n", '[[question]]\nnumber = "\\\\(\\\\href{javascript:alert(1)}{x}\\\\)"\n', 1))
+    problem = write(tmp_path, text, "number.toml")
+    out = run_here("solve", str(problem), "--format", "html", "-o", str(tmp_path / "o"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    page = (tmp_path / "o" / "number.html").read_text()
+    assert '<span class="tex2jax_ignore">\\(\\href{javascript:alert(1)}{x}\\)</span>' in page

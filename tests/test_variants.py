@@ -259,6 +259,32 @@ def test_the_command_writes_every_file(tmp_path: Path) -> None:
     assert "draws rejected" in out.stdout
 
 
+def test_a_folder_in_the_way_stops_the_run_before_any_file(tmp_path: Path) -> None:
+    """A folder named like one of the outputs (report.txt, written last) is one line, and none
+    of the files before it is written: not half the variants."""
+    problem = write(tmp_path, TANH_NET)
+    out = tmp_path / "exam"
+    (out / "report.txt").mkdir(parents=True)
+    result = run_here("variants", str(problem), "-n", "2", "-o", str(out), cwd=tmp_path)
+    assert_bad_input(result, "report.txt", "a folder has that name")
+    assert [p.name for p in out.iterdir()] == ["report.txt"]
+
+
+def test_the_csv_holds_no_spreadsheet_formula(tmp_path: Path) -> None:
+    """A question's number heads the CSV's answer columns: "=HYPERLINK(...)" is text there, not
+    a formula a spreadsheet would run."""
+    sheet = "title = \"S\"\n[[question]]\nnumber = \"=HYPERLINK(1)\"\n" + TANH_NET.replace(
+        'title = "A 2-2-1 network"\n', "").replace("[network]", "[question.network]").replace(
+        "[[network.layer]]", "[[question.network.layer]]").replace("[data]", "[question.data]").replace(
+        "[ask]", "[question.ask]")
+    problem = write(tmp_path, sheet, "sheet.toml")
+    out = run_here("variants", str(problem), "-n", "2", "-o", str(tmp_path / "v"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    header = next(csv.reader(io.StringIO((tmp_path / "v" / "variants.csv").read_text())))
+    assert any(c.startswith("'=HYPERLINK(1)") for c in header)
+    assert not any(c[:1] in "=+-@" for c in header)
+
+
 def test_conditions_that_cannot_be_met_are_one_line(tmp_path: Path) -> None:
     problem = write(tmp_path, TANH_NET.replace('require = [', 'draws = 2000\nrequire = ["L < 0", '))
     out = run_here("variants", str(problem), "-n", "2", "-o", str(tmp_path / "v"), cwd=tmp_path)

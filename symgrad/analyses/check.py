@@ -33,8 +33,9 @@ from symgrad.analyses.diagnose import IDENTITY_POINTS, Diagnoses
 from symgrad.analyses.replay import Model
 from symgrad.analyses.scope import Claim, Scope
 from symgrad.analyses.sheet import Sheet
+from symgrad.errors import ProblemError
 from symgrad.input.answers import Answers, CheckOptions, Element, Statement, YesNo
-from symgrad.input.mathtext import Call, Name, Node, Num, Op, Partial, plain, walk
+from symgrad.input.mathtext import Call, Name, Node, Num, Op, Partial, walk
 from symgrad.input.names import Partial as PartialName
 
 VERDICTS = ("correct", "correct-ecf", "wrong", "inconsistent", "unchecked")
@@ -267,7 +268,9 @@ class Checker(Diagnoses):
                 isinstance(node.args[0], Num):
             plain = node if isinstance(node, Num) else node.args[0]
             assert isinstance(plain, Num)
-            halves = [max(float(np.max(h)), plain.half_unit) for h in halves]
+            # a whole number as written is exact (README): "L = 0" claims 0, not 0 ± 0.5
+            halves = [max(float(np.max(h)), 0.0 if plain.exact else plain.half_unit)
+                      for h in halves]
         return vals, halves
 
     def judge(self, st: Statement) -> Item | None:
@@ -417,11 +420,14 @@ class Checker(Diagnoses):
         for k in range(last - 1, -1, -1):
             if values[k] is None:
                 return False
-            if any(j in broken_at for j in range(k, last)):
+            if k in broken_at:  # the links k+1 .. last-1 were looked at already
                 return False
             v, h = values[k]
             if all(close(a, b, e, 0) for a, b, e in zip(v, h, expected)):
-                return True
+                # and the end within that side's rounding: links that each hold within their
+                # digits must not drift (0.3 = 0.4 = ... = 0.9)
+                end_v, end_h = values[last]
+                return all(close(a, b, c, d) for a, b, c, d in zip(v, h, end_v, end_h))
         return False
 
     def overrides(self, scope: Scope, key: str, point: int) -> dict[str, float]:
@@ -664,6 +670,20 @@ def marked(items: list[Item], scopes: list[Scope], options: CheckOptions) -> tup
     return out_items, scores, round(total, 6), round(out_of, 6)
 
 
+def known_points(sheet: Sheet, options: CheckOptions) -> None:
+    """Every key of a [check] points table names a question or a part of the sheet: a typo
+    ("1/z", "zz") would leave the parts it meant without points, and the score 0 / 0."""
+    parts = {(q.number, None) for q in sheet.questions} | {
+        (q.number, part.label) for q in sheet.questions for part in q.parts}
+    for q, label in options.part_points:
+        if (q, label) not in parts:
+            key = q if label is None else f"{q}/{label}"
+            shown = sorted(n if l is None else f"{n}/{l}" for n, l in parts if n and (l or l is None))
+            expected = (f"a question or part of the sheet, such as {', '.join(shown[:6])}" if shown
+                        else "one number for a single problem, such as points = 10")
+            raise ProblemError(options.source, f"check.points.{key}", f"expected {expected}")
+
+
 def check_sheet(sheet: Sheet, answers: Answers, options: CheckOptions,
                 names: Mapping[tuple[str, str], dict[str, str]],
                 verify: Callable[[str], Any] | None = None) -> Report:
@@ -686,6 +706,7 @@ def check_sheet(sheet: Sheet, answers: Answers, options: CheckOptions,
                 groups.append(identity)
             scopes.append(Scope(q.number, part.label, part, dict(names.get((q.number, part.label), {})),
                                 functions, groups.index(identity)))
+    known_points(sheet, options)
     checker = Checker(sheet, answers, options, scopes, verify)
     items = checker.run()
     items_marked, parts, points, out_of = marked(items, scopes, options)

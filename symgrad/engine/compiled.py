@@ -44,12 +44,18 @@ class Compiled:
         arguments = []
         for name in self.leaves:
             if name in given:
-                arguments.append(np.asarray(given[name], dtype=float))
+                arguments.append(real_array(name, given[name]))
             elif name in self.defaults:
                 arguments.append(np.float64(self.defaults[name]))
             else:
                 raise SymgradError(f"compile: {name!r} has no value in the problem; pass it")
-        shape = np.broadcast_shapes(*(np.shape(a) for a in arguments))
+        try:
+            shape = np.broadcast_shapes(*(np.shape(a) for a in arguments))
+        except ValueError:
+            shapes = ", ".join(f"{n} {np.shape(a)}" for n, a in zip(self.leaves, arguments)
+                               if n in given)
+            raise SymgradError(f"compile: expected arrays that broadcast together, got {shapes}"
+                               ) from None
         with np.errstate(all="ignore"):  # a value that is not finite is reported as NaN/inf
             results = self.function(*arguments)
         out = iter(np.broadcast_to(np.asarray(r, dtype=float), shape) for r in results)
@@ -58,6 +64,18 @@ class Compiled:
             "gradients": {k: next(out) for k in self.gradients},
             "updated": {k: next(out) for k in self.updated},
         }
+
+
+def real_array(name: str, value: Any) -> np.ndarray:
+    """A given value as an array of real numbers (a number, a list or an array of them)."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # a ragged list
+        array = np.asarray(None)
+    if array.dtype.kind not in "biuf":  # None, a string, a complex number, an object ...
+        raise SymgradError(f"compile: {name}: expected real numbers or an array of them, "
+                           f"got {type(value).__name__}")
+    return array.astype(float)
 
 
 def compile_solution(solution: Solution) -> Compiled:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -225,6 +226,8 @@ def read_text(path: str | Path) -> str:
 def load_answers(path: str | Path, layout: list[tuple[str, list[str]]]) -> Answers:
     """A student's answers.  `layout` is the sheet's questions with their part labels, so that
     section markers ("1b)") are matched to the sheet."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ProblemError(str(path)[:60], "", f"expected a file name, got {type(path).__name__}")
     suffix = Path(path).suffix.lower()
     if suffix not in ANSWER_SUFFIXES + WRITTEN_SUFFIXES:
         raise ProblemError(str(path), "", "expected answers in .json or .toml, or a written "
@@ -287,7 +290,7 @@ def read_answer_file(text: str, source: str, suffix: str) -> Answers:
                     raise ProblemError(source, pw, 'expected {"label": ..., "values": ...}')
                 label = p.get("label", "")
                 if not isinstance(label, str):
-                    raise ProblemError(source, f"{pw}.label", f"expected a part's letter, got {label!r}")
+                    raise ProblemError(source, f"{pw}.label", f"expected a part's letter, got {_shown(label)}")
                 statements += part_entries(source, pw, p, number, label, finder)
                 yes_no += dependency_entry(source, pw, p, number, label, finder)
     else:
@@ -298,6 +301,27 @@ def read_answer_file(text: str, source: str, suffix: str) -> Answers:
 
 def _bad_constant(source: str, constant: str) -> None:
     raise ProblemError(source, "", f"expected finite numbers, found {constant}")
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: numbers as written (not a Quoted object), at most 60 characters."""
+    def plain(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: plain(w) for k, w in v.items()}
+        if isinstance(v, list):
+            return [plain(w) for w in v]
+        return Number(v.text) if isinstance(v, Quoted) else v
+    text = repr(plain(value))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def short_number(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} characters)"
+
+
+class Number(str):
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _plain(data: Any) -> Any:
@@ -370,7 +394,7 @@ def answer_element(source: str, where: str, value: object, line: int) -> Element
     if isinstance(value, Quoted):
         number = value.text
         if number.lower().lstrip("-") in ("nan", "inf", "infinity") or not math.isfinite(float(number)):
-            raise ProblemError(source, where, f"expected a finite number, got {number}")
+            raise ProblemError(source, where, f"expected a finite number, got {short_number(number)}")
         return Element(number, line, parse_answer(source, where, number))
     if isinstance(value, int) and not isinstance(value, bool):
         return Element(str(value), line, parse_answer(source, where, str(value)))
@@ -378,14 +402,14 @@ def answer_element(source: str, where: str, value: object, line: int) -> Element
         if len(value) > MAX_ELEMENT:
             raise ProblemError(source, where, f"expected at most {MAX_ELEMENT} characters")
         return Element(value, line, parse_answer(source, where, value))
-    raise ProblemError(source, where, f"expected a number, a string or {{\"value\": ...}}, got {value!r}")
+    raise ProblemError(source, where, f"expected a number, a string or {{\"value\": ...}}, got {_shown(value)}")
 
 
 def parse_answer(source: str, where: str, text: str) -> Node:
     try:
         return parse_element(text, plain=True)
     except MathError as error:
-        raise ProblemError(source, where, f"cannot read {text!r}: {error}") from None
+        raise ProblemError(source, where, f"cannot read {short_number(text)!r}: {error}") from None
 
 
 def dependency_entry(source: str, where: str, table: dict[str, Any], question: str | None,
@@ -746,6 +770,7 @@ def build_written(events: list[Event], lines: Lines, source: str,
     chains: list[dict[str, Any]] = []  # statements being built, in order
     last_in_column: dict[int, dict[str, Any]] = {}
     yes_no: list[YesNo] = []
+    said_on: set[int] = set()  # the lines of yes_no
 
     def set_marker(number: str | None, letter: str | None) -> None:
         nonlocal question, part
@@ -780,8 +805,11 @@ def build_written(events: list[Event], lines: Lines, source: str,
             says = False if NO.search(words) else True if YES.search(words) else None
             if says is not None:
                 number = lines.of(event.offset)
-                whole = full_text[lines.starts[number - 1]:].split("\n", 1)[0]
-                if not any(y.line == number for y in yes_no):
+                start = lines.starts[number - 1]
+                end = full_text.find("\n", start)
+                whole = full_text[start:end if end >= 0 else len(full_text)]
+                if number not in said_on:  # a set: 40,000 such lines took 20 s as a list scan
+                    said_on.add(number)
                     yes_no.append(YesNo(says, number, " ".join(whole.split())[:300], question, part))
         else:
             prepared, original, column, inline = event.data

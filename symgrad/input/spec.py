@@ -6,6 +6,7 @@ one clear line.  Expressions stay strings here; `build` parses them with the saf
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 
@@ -369,6 +370,8 @@ def read_text(path: str | Path) -> str:
     """A file's text, read with a size bound (a device such as /dev/zero never ends); it must
     be UTF-8.  Every file symgrad reads from a user comes through here."""
     name = str(path)
+    if not isinstance(path, (str, os.PathLike)):  # open(5) would read, then close, descriptor 5
+        raise ProblemError(name, "", f"expected a file name, got {type(path).__name__}")
     try:
         with open(path, "rb") as handle:
             raw = handle.read(limits.FILE_BYTES + 1)

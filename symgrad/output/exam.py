@@ -23,7 +23,7 @@ from typing import Any
 from symgrad.analyses.sheet import Sheet
 from symgrad.analyses.variants import Variant, Variants
 from symgrad.errors import SymgradError
-from symgrad.output.answers import Item, items
+from symgrad.output.answers import items
 from symgrad.output.jsonout import number, sheet_json, solution_json
 from symgrad.output.markdown import render_html, render_markdown, render_tex
 from symgrad.output.moodle import moodle_xml
@@ -225,7 +225,10 @@ def variants_csv(variants: Variants) -> str:
     answers = list(variants.spread)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["id", *variants.drawn, *answers])
+    # a question's number is the file's text: "=HYPERLINK(...)" must not become a formula in a
+    # spreadsheet (the values are numbers, written by repr)
+    writer.writerow([f"'{c}" if c[:1] in ("=", "+", "-", "@", "\t", "\r") else c
+                     for c in ["id", *variants.drawn, *answers]])
     for v in variants.variants:
         writer.writerow([v.id, *(repr(v.given[n]) for n in variants.drawn),
                          *(repr(v.answers[a]) for a in answers)])

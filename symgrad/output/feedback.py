@@ -18,7 +18,7 @@ from symgrad.errors import SymgradError
 from symgrad.input.names import Partial
 from symgrad.output.latex import format_number
 from symgrad.output.notation import latex_names
-from symgrad.output.render import environment, escape_tex, template_error
+from symgrad.output.render import environment, escape_tex, printable, template_error
 
 if TYPE_CHECKING:
     from symgrad.analyses.check import Item, Report
@@ -75,7 +75,7 @@ def where(item: Item) -> str:
 
 def feedback_text(report: Report) -> str:
     """The report for the terminal: one block a line of work, grouped by question and part."""
-    out = [f"{report.title}: {report.answers} checked against {report.problem}"]
+    out = [one_line(f"{report.title}: {report.answers} checked against {report.problem}", 1000)]
     current = None
     for item in report.items:
         heading = where(item)
@@ -105,7 +105,9 @@ def points(x: float) -> str:
 
 
 def one_line(text: str, most: int) -> str:
-    text = " ".join(str(text).split())
+    """One line of at most `most` characters, without control or format characters: a student's
+    text cannot move the cursor, clear the terminal or reverse what follows (ESC, U+202E)."""
+    text = " ".join("".join(map(printable, str(text))).split())
     return text if len(text) <= most else text[:most - 1] + "…"
 
 

@@ -80,9 +80,12 @@ def prose(text: str, names: Callable[[str], str], kind: str) -> str:
                 out.append("$" + math.replace("<", r"\lt ").replace(">", r"\gt ") + "$")
         elif kind == "html":
             out.append(f'<span class="tex2jax_ignore">{html.escape(piece)}</span>')
-        else:
-            out.append(escape_markdown(piece))
-    return "".join(out)
+        else:  # the spaces between text and a formula stay: "and $x$ 1" is not "and$x$1"
+            text = escape_markdown(piece)
+            lead = " " if out and piece[:1] in (" ", "\t") else ""
+            trail = " " if piece[-1:] in (" ", "\t") and text else ""
+            out.append(lead + text + trail)
+    return "".join(out).rstrip(" ")
 
 
 def web_context(sheet: Sheet, context: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -105,7 +108,9 @@ def web_context(sheet: Sheet, context: dict[str, Any], kind: str) -> dict[str, A
             parts.append({**pc, **{f: written(getattr(part, f, ""), mine)
                                    for f in ("text", "remark", "note")}})
         number = one_line(q.number) or str(n)
-        questions.append({**qc, "number": mark(html.escape(number)) if kind == "html"
+        # kept from MathJax as prose is: "\\(\\href{javascript:...}{x}\\)" stays text
+        questions.append({**qc, "number": mark(f'<span class="tex2jax_ignore">{html.escape(number)}'
+                                               '</span>') if kind == "html"
                           else escape_markdown(number),
                           "text": written(q.text, names), "note": written(getattr(q, "note", ""), names),
                           "parts": parts})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from symgrad.errors import SymgradError
@@ -45,6 +46,16 @@ def write(path: Path, data: str | bytes) -> None:
         if isinstance(error, OSError):
             raise SymgradError(f"{path}: cannot write here ({error.strerror or error})") from None
         raise
+
+
+def write_all(files: Mapping[Path, str | bytes]) -> None:
+    """Write every file, after checking that none of their names is taken by a folder (which
+    would stop the writing half-way, some files written and some not)."""
+    for path in files:
+        if path.is_dir() and not path.is_symlink():
+            raise SymgradError(f"{path}: cannot write here (a folder has that name)")
+    for path, data in files.items():
+        write(path, data)
 
 
 def check_folder(folder: Path, option: str = "-o") -> None:

@@ -75,7 +75,7 @@ def qti_zip(title: str, variants: Sequence[tuple[str, Sequence[Item]]], precisio
     body = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as package:
-        for name, data in ((f"imsmanifest.xml", manifest(assessment)),
+        for name, data in (("imsmanifest.xml", manifest(assessment)),
                            (f"{assessment}/{assessment}.xml", body),
                            (f"{assessment}/assessment_meta.xml", assessment_meta(assessment, title, points))):
             info = zipfile.ZipInfo(name, date_time=DATE)

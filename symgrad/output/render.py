@@ -45,6 +45,22 @@ TEX_SPECIALS = {
 SPECIAL = re.compile("[%s]" % re.escape("".join(TEX_SPECIALS) + "".join(UNICODE_MATH)))
 
 
+# Characters pdflatex (T1, utf8) cannot typeset, tested one by one: below U+0180 these few, and
+# above it all but a handful.  Prose (a student's text above all) holds them; each becomes a
+# stand-in so that no text can stop the PDF.
+UNTYPESETTABLE = set("\u0126\u0127\u0138\u013f\u0140\u0149\u0166\u0167\u017f")
+TYPESETTABLE = set("\u2018\u2019\u201c\u201d\u2013\u2014\u2022\u20ac\u2026")
+STAND_INS = ({chr(0x2080 + k): f"_{k}" for k in range(10)} | {chr(0x2070): "^0"}
+             | {chr(0x2070 + k): f"^{k}" for k in range(4, 10)})
+
+
+def typesettable(c: str) -> str:
+    """A character pdflatex can set, or its stand-in (₁ as _1, an emoji or a CJK character as ?)."""
+    if c in UNICODE_MATH or c in TYPESETTABLE or (c < "\u0180" and c not in UNTYPESETTABLE):
+        return c
+    return STAND_INS.get(c, "?")
+
+
 def escape_tex(text: str) -> str:
     """Prose as text: every TeX special character is escaped, so `\\input{...}` stays words.
 
@@ -56,7 +72,8 @@ def escape_tex(text: str) -> str:
         c = m.group()
         return TEX_SPECIALS[c] if c in TEX_SPECIALS else f"${UNICODE_MATH[c]}$"
 
-    text = SPECIAL.sub(one, "".join(map(printable, text.replace("\r\n", "\n"))))
+    text = "".join(typesettable(c) for c in "".join(map(printable, text.replace("\r\n", "\n"))))
+    text = SPECIAL.sub(one, text)
     start = len(text) - len(text.lstrip())
     return text[:start] + "{[}" + text[start + 1:] if text[start:start + 1] == "[" else text
 
