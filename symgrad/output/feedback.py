@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,14 +134,35 @@ def key_latex(key: str, names: dict[str, str]) -> str | None:
     return names.get(key)
 
 
+def diagnosis_latex(text: str, names: dict[str, str]) -> str:
+    """A diagnosis as escaped prose, with the quantities it names ("yhat[1]", "dL/dW2[1,1]")
+    set as mathematics in the sheet's notation, as the rest of the feedback is."""
+    known = sorted(names, key=len, reverse=True)
+    if not known:
+        return prose(text)
+    name = "|".join(re.escape(n) for n in known)
+    pattern = re.compile(rf"(?<![\w\[])(?:d(?:{name})/d(?:{name})|(?:{name}))(?![\w\]])")
+    def words(piece: str) -> str:  # prose() trims; the spaces around a formula stay
+        inner = prose(piece)
+        return (" " if piece[:1].isspace() else "") + inner + (" " if piece[-1:].isspace() and inner else "")
+
+    out, at = [], 0
+    for match in pattern.finditer(text):
+        math = key_latex(match.group(), names)
+        if math is None:
+            continue
+        out.append(words(text[at:match.start()]) + f"${math}$")
+        at = match.end()
+    return "".join(out) + words(text[at:])
+
+
 def feedback_context(report: Report, sheet: Sheet) -> dict[str, Any]:
     tables: dict[tuple[str, str], dict[str, str]] = {}
     for q in sheet.questions:
         for part in q.parts:
             if part.solution is not None:
                 notation = sheet.notation
-                if part.solution.spec.network is None:
-                    from dataclasses import replace
+                if part.solution.spec.network is None:  # a graph keeps its file's names
                     notation = replace(notation, symbols={})
                 tables[q.number, part.label] = latex_names(
                     [n.name for n in part.solution.graph.nodes], notation)
@@ -162,7 +184,7 @@ def feedback_context(report: Report, sheet: Sheet) -> dict[str, Any]:
             "quantity": math,
             "expected": expected,
             "expected_text": prose(shown(item.expected)) if item.expected is not None and expected is None else "",
-            "diagnosis": prose(item.diagnosis) if item.diagnosis else "",
+            "diagnosis": diagnosis_latex(item.diagnosis, names) if item.diagnosis else "",
         })
     return {
         "title": escape_tex(one_line(report.title, 200)),
