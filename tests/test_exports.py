@@ -82,6 +82,18 @@ def test_moodle_cloze_answers_are_the_manifest(folder: Path) -> None:
         assert "\\boxed{" in feedback and "\\[" in feedback  # the worked key, for MathJax
 
 
+def test_moodle_states_the_drawn_weights(folder: Path) -> None:
+    """An LMS shows no figure, so the question text states every weight and bias it needs."""
+    manifest = json.loads((folder / "variants.json").read_text())
+    questions = check_moodle((folder / "net-moodle.xml").read_text())
+    for q, entry in zip(questions, manifest):
+        text = q.find("questiontext/text").text
+        matrices = re.findall(r"\\begin\{pmatrix\}(.*?)\\end\{pmatrix\}", text)
+        shown = [float(v) for m in matrices for v in re.findall(r"-?\d+(?:\.\d+)?", m)]
+        drawn = [v for name, v in entry["given"].items() if name.startswith(("W", "b"))]
+        assert drawn and all(any(abs(v - w) < 1e-12 for w in shown) for v in drawn)
+
+
 def test_moodle_numerical_questions(tmp_path: Path) -> None:
     problem = write(tmp_path, TANH_NET)
     out = run_here("variants", str(problem), "-n", "2", "-o", str(tmp_path / "v"), "--format",

@@ -24,10 +24,12 @@ from markupsafe import Markup
 
 from symgrad.errors import SymgradError
 from symgrad.input.prose import QUANTITY, segments, unicode_math
+from symgrad.output.latex import format_number
 from symgrad.output.render import environment, quantities, template_error
 
 if TYPE_CHECKING:
     from symgrad.analyses.sheet import Sheet
+    from symgrad.engine.solution import Solution
 
 _ENVIRONMENTS: dict[tuple[str, str], jinja2.Environment] = {}
 MD_INLINE = re.compile(r"([\\`*_\[\]|~$])")  # what marks up text anywhere in a line
@@ -88,6 +90,28 @@ def prose(text: str, names: Callable[[str], str], kind: str) -> str:
     return "".join(out).rstrip(" ")
 
 
+def parameters(solution: Solution | None, names: Callable[[str], str], precision: int) -> list[str]:
+    """A network's known weights and biases as matrices: the LaTeX sheet shows them on its
+    figure, which Markdown, HTML and the LMS exports do not have."""
+    if solution is None or solution.spec.network is None:
+        return []
+    graph, out = solution.graph, []
+    fan_in = solution.spec.network.inputs
+    for l, layer in enumerate(solution.spec.network.layers, 1):
+        for family, rows in ((f"W{l}", [[f"W{l}[{i},{j}]" for j in range(1, fan_in + 1)]
+                                         for i in range(1, layer.units + 1)]),
+                             (f"b{l}", [[f"b{l}[{i}]"] for i in range(1, layer.units + 1)])):
+            nodes = [[graph.by_name.get(n) for n in row] for row in rows]
+            values = [[graph.values.get(n.symbol) if n is not None else None for n in row]
+                      for row in nodes]
+            if all(isinstance(v, (int, float)) for row in values for v in row):
+                body = r" \\ ".join(" & ".join(format_number(v, precision) for v in row)
+                                    for row in values)
+                out.append(rf"{names(family)} = \begin{{pmatrix}} {body} \end{{pmatrix}}")
+        fan_in = layer.units
+    return out
+
+
 def web_context(sheet: Sheet, context: dict[str, Any], kind: str) -> dict[str, Any]:
     """The sheet's context with its prose (title, author, texts, remarks, notes) written for
     Markdown or HTML from the file's own text; the context's LaTeX prose is for TeX only."""
@@ -106,7 +130,8 @@ def web_context(sheet: Sheet, context: dict[str, Any], kind: str) -> dict[str, A
         for part, pc in zip(q.parts, qc["parts"]):
             mine = quantities(part.solution, sheet) if part.solution is not None else names
             parts.append({**pc, **{f: written(getattr(part, f, ""), mine)
-                                   for f in ("text", "remark", "note")}})
+                                   for f in ("text", "remark", "note")},
+                          "given": parameters(part.solution, mine, sheet.precision) + pc["given"]})
         number = one_line(q.number) or str(n)
         # kept from MathJax as prose is: "\\(\\href{javascript:...}{x}\\)" stays text
         questions.append({**qc, "number": mark(f'<span class="tex2jax_ignore">{html.escape(number)}'
