@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from symgrad.engine.numeric import stable_sigmoid, stable_softplus
+from symgrad.calculus.activations import stable_sigmoid, stable_softplus
 from symgrad.input.answers import Element, Statement
 from symgrad.input.mathtext import Call, Const, Matrix, Name, Node, Num, Op, Partial, walk
 

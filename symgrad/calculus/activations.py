@@ -11,6 +11,7 @@ the function to a whole layer (softmax needs every pre-activation of its layer).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,19 @@ import sympy
 from sympy import Expr, Function, Heaviside, Piecewise, exp, log
 from sympy.core.function import ArgumentIndexError
 from sympy.printing.latex import LatexPrinter
+
+
+def stable_sigmoid(z: float) -> float:
+    """σ(z) in floating point without overflow for any z (the numeric evaluators' form)."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def stable_softplus(z: float) -> float:
+    """log(1 + e^z) in floating point without overflow for any z."""
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
 
 
 def latex_call(operator: str, arguments: str, exp: object) -> str:

@@ -96,17 +96,6 @@ def _guard(f: Callable[..., float]) -> Callable[..., float]:
     return safe
 
 
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1 / (1 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1 + e)
-
-
-def _softplus(z: float) -> float:
-    return z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z))
-
-
 def _softmax(i: float, *zs: float) -> float:
     top = max(zs)
     exps = [math.exp(z - top) for z in zs]
@@ -129,7 +118,7 @@ _FLOAT_FUNCTIONS: dict[type, Callable[..., float]] = {
     sympy.sech: lambda x: 1 / math.cosh(x), sympy.erf: math.erf,
     sympy.Abs: abs, sympy.sign: _sign, sympy.Heaviside: _heaviside,
     sympy.Max: max, sympy.Min: min,
-    act.sigmoid: _sigmoid, act.softplus: _softplus, act.relu: lambda z: max(z, 0.0),
+    act.sigmoid: act.stable_sigmoid, act.softplus: act.stable_softplus, act.relu: lambda z: max(z, 0.0),
     act.leaky_relu: lambda z, a: z if z > 0 else a * z, act.softmax: _softmax,
 }
 FUNCTIONS: dict[type, Callable[..., float]] = {cls: _guard(f) for cls, f in _FLOAT_FUNCTIONS.items()}

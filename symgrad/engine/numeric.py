@@ -24,17 +24,6 @@ from symgrad.errors import NumericError
 Value = Any  # a float/int, or a sympy expression where a symbol has no value
 
 
-def stable_sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-def stable_softplus(z: float) -> float:
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
-
-
 def stable_softmax(i: int, *zs: float) -> float:
     top = max(zs)
     return math.exp(zs[i - 1] - top) / math.fsum(math.exp(z - top) for z in zs)
@@ -65,10 +54,10 @@ FLOAT_FUNCTIONS: dict[type, Callable[..., float]] = {
     sympy.Max: max,
     sympy.Min: min,
     sympy.Heaviside: heaviside,
-    act.sigmoid: stable_sigmoid,
+    act.sigmoid: act.stable_sigmoid,
     act.relu: lambda z: max(z, 0.0),
     act.leaky_relu: lambda z, alpha: z if z > 0 else alpha * z,
-    act.softplus: stable_softplus,
+    act.softplus: act.stable_softplus,
     act.softmax: stable_softmax,
 }
 
