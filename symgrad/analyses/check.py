@@ -21,7 +21,7 @@ Verdicts, for each line (or each entry of an answer file):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ import sympy
 from symgrad.analyses.claims import (ACTIVATION_WORDS, FUNCTIONS, Side, Unevaluable, _safe,
                                      close, first_unknown, has_numbers, short)
 from symgrad.analyses.diagnose import IDENTITY_POINTS, Diagnoses
+from symgrad.analyses.notation import SymbolEntry
 from symgrad.analyses.replay import Model
 from symgrad.analyses.scope import Claim, Scope
 from symgrad.analyses.sheet import Sheet
@@ -54,6 +55,9 @@ class Item:
     diagnosis: str
     credit: float = 0.0  # the share of the line's marks earned
     marked: bool = False  # counted in the score
+    name: str = ""  # the quantity in the student's or the sheet's notation (LaTeX), "" if none
+    statement: Statement | None = None  # the line as parsed, for typesetting it back
+    mark: int | None = None  # the side of the statement (an index of its elements) found wrong
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,17 @@ class Report:
     points: float
     out_of: float
     ecf_counts_as_correct: bool
+    symbols: tuple[SymbolEntry, ...] = ()  # the student's notation as it was read
 
     @property
     def counts(self) -> dict[str, int]:
         return {v: sum(1 for i in self.items if i.verdict == v) for v in VERDICTS}
+
+    @property
+    def coverage(self) -> dict[str, int]:
+        """How much of the work was judged: lines reported, and those not left unchecked."""
+        return {"lines": len(self.items),
+                "checked": sum(1 for i in self.items if i.verdict != "unchecked")}
 
     @property
     def exit_status(self) -> int:
@@ -225,7 +236,7 @@ class Checker(Diagnoses):
             self.order = k if self.answers.written else 10**9
             item = self.judge(st)
             if item is not None:
-                self.items.append(item)
+                self.items.append(item if item.statement is not None else replace(item, statement=st))
         self.items += self.dependency_items()
         return self.items
 
@@ -664,9 +675,8 @@ def marked(items: list[Item], scopes: list[Scope], options: CheckOptions) -> tup
     counted = {(s.question, s.part) for s in scores}
     for item in items:
         share = credit.get(item.verdict)
-        out_items.append(Item(item.key, item.question, item.part, item.line, item.text,
-                              item.claimed, item.expected, item.verdict, item.diagnosis,
-                              share or 0.0, share is not None and (item.question, item.part) in counted))
+        out_items.append(replace(item, credit=share or 0.0,
+                                 marked=share is not None and (item.question, item.part) in counted))
     return out_items, scores, round(total, 6), round(out_of, 6)
 
 
