@@ -34,6 +34,7 @@ from symgrad.analyses.notation import SymbolEntry
 from symgrad.analyses.replay import Model
 from symgrad.analyses.scope import Claim, Scope
 from symgrad.analyses.sheet import Sheet
+from symgrad.analyses.vectors import expand
 from symgrad.errors import ProblemError
 from symgrad.input.answers import Answers, CheckOptions, Element, Statement, YesNo
 from symgrad.input.mathtext import Call, Name, Node, Num, Op, Partial, walk
@@ -232,11 +233,13 @@ class Checker(Diagnoses):
         if not self.answers.written:  # an answer file: every value is the student's own
             for st in self.answers.statements:
                 self.register_file_claim(st)
-        for k, st in enumerate(self.answers.statements):
+        for k, written in enumerate(self.answers.statements):
             self.order = k if self.answers.written else 10**9
-            item = self.judge(st)
-            if item is not None:
-                self.items.append(item if item.statement is not None else replace(item, statement=st))
+            for st in expand(written, self.candidates(written)):
+                item = self.judge(st)
+                if item is not None:
+                    self.items.append(item if item.statement is not None else
+                                      replace(item, statement=st))
         self.items += self.dependency_items()
         return self.items
 
