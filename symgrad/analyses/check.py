@@ -36,7 +36,8 @@ from symgrad.analyses.scope import Claim, Scope
 from symgrad.analyses.sheet import Sheet
 from symgrad.analyses.vectors import expand
 from symgrad.errors import ProblemError
-from symgrad.input.answers import Answers, CheckOptions, Element, Statement, YesNo
+from symgrad.input.answers import (Answers, CheckOptions, Element, Statement, YesNo,
+                                   parsed_number)
 from symgrad.input.mathtext import Call, Name, Node, Num, Op, Partial, walk
 from symgrad.input.names import Partial as PartialName
 
@@ -406,43 +407,31 @@ class Checker(Diagnoses):
                              f"a matrix written for the single value {key}")
         shown_claim = claim_element.text if formula or scope.symbolic else \
             self.shown_value(claimed_vals)
-        right_end = all(close(v, h, e, 0) for v, h, e in zip(claimed_vals, claimed_halves, expected))
+        if not formula and parsed_number(claim_element.node) is None and claim_element.node:
+            # a formula of numbers as the last side (0.5(0.8176), 0.0701 - 0.2486y): the numbers
+            # that are roundings of the part's quantities are the allowance below; the others
+            # are the student's own results, rounded
+            claimed_halves = [self.own_rounding(scope, claim_element.node, p)
+                              for p in range(len(claimed_vals))]
+        allowance = [0.0] * len(claimed_vals) if formula else \
+            self.allowance(scope, key, chain, values, last_k, links)
+        right_end = all(close(v, h, e, a) for v, h, e, a in
+                        zip(claimed_vals, claimed_halves, expected, allowance))
         verdict, diagnosis = ("correct" if right_end else "wrong"), ""
         if not right_end and not formula:
-            # from the student's own earlier values first: a number of the working that is one
-            # of their wrong values must not pass as a rounded right one
-            ecf = self.ecf(scope, key, claimed_vals, claimed_halves, values, last_k, links)
-            if ecf is not None and ecf[0] == "correct-ecf":
+            # right from the student's own wrong earlier values (error carried forward)?
+            ecf = self.ecf(scope, key, claimed_vals, claimed_halves)
+            if ecf is not None:
                 verdict, diagnosis = ecf
-            elif ecf is not None or self.carried(values, chain, last_k, links, expected):
-                verdict = "correct"
         if verdict in ("correct", "correct-ecf") and links:
             verdict = "inconsistent"
             diagnosis = self.describe_links(links, scope, values, chain)
         elif verdict == "wrong":
             diagnosis = self.diagnose(scope, key, claimed_vals, claimed_halves, claim_element,
                                       formula, values, chain, links)
-        self.register(scope, key, st, claimed_vals, claimed_halves, verdict, formula)
+        self.register(scope, key, st, claimed_vals, claimed_halves, right_end, formula)
         return self.item(st, scope, key, rhs, shown_claim, shown_expected, verdict, diagnosis,
                          line=(links[0][1].line if verdict == "inconsistent" else claim_element.line))
-
-    def carried(self, values: list[Any], chain: list[Element], last: int,
-                links: list[tuple[Element, Element, int]], expected: list[float | None]) -> bool:
-        """An earlier side right within its own digits, and every link after it holding: the
-        end differs only by the rounding the student carried."""
-        broken_at = {k for _, _, k in links}
-        for k in range(last - 1, -1, -1):
-            if values[k] is None:
-                return False
-            if k in broken_at:  # the links k+1 .. last-1 were looked at already
-                return False
-            v, h = values[k]
-            if all(close(a, b, e, 0) for a, b, e in zip(v, h, expected)):
-                # and the end within that side's rounding: links that each hold within their
-                # digits must not drift (0.3 = 0.4 = ... = 0.9)
-                end_v, end_h = values[last]
-                return all(close(a, b, c, d) for a, b, c, d in zip(v, h, end_v, end_h))
-        return False
 
     def overrides(self, scope: Scope, key: str, point: int) -> dict[str, float]:
         """The student's latest value of every other quantity of this part, before this line."""
@@ -457,39 +446,113 @@ class Checker(Diagnoses):
                     out[k] = claim
         return out
 
-    def ecf(self, scope: Scope, key: str, vals: list[Any], halves: list[Any], values: list[Any],
-            last: int, links: list[tuple[Element, Element, int]]) -> tuple[str, str] | None:
-        """Right from the student's own earlier values?  (verdict, words) or None."""
-        used = self.used(scope, key)
-        if not used:
+    def allowance(self, scope: Scope, key: str, chain: list[Element], values: list[Any],
+                  last: int, links: list[tuple[Element, Element, int]]) -> list[float]:
+        """How far the rounding the student actually did may move their value of `key`, at each
+        point: their own right earlier values put into the computation in place of the exact
+        ones, and each side of this chain that leads to the value by links that hold, worked out
+        at the numbers written and at the exact values those numbers stand for.  A number that
+        is exactly right (0.6 for z = 0.6) moves nothing."""
+        right = {k: c for k, c in self.used(scope, key).items() if c.right}
+        held_from = last
+        broken_at = {k for _, _, k in links}
+        while held_from > 0 and values[held_from - 1] is not None and held_from - 1 not in broken_at:
+            held_from -= 1
+        out = []
+        for p in range(len(scope.points)):
+            spread = 0.0
+            if right:
+                moved = Model(scope.graph, scope.points[p], {k: c.values[p] for k, c in right.items()},
+                              layers=scope.layers).quantity(key)
+                expected = scope.expected(key)[p]
+                if moved is not None and expected is not None:
+                    spread = abs(moved - expected)
+            for k in range(held_from, last + 1):
+                node = chain[k].node
+                if node is None or k == last and parsed_number(node) is not None:
+                    continue
+                drift = self.drift(scope, node, p)
+                if drift is not None:
+                    spread = max(spread, drift)
+            out.append(spread)
+        return out
+
+    def drift(self, scope: Scope, node: Node, point: int) -> float | None:
+        """How far the student's rounding moves a side: the side at their written numbers (and
+        their own values of the names in it) against the same side with each name they had
+        right at the engine's value, plus, for each written number that is a rounding of one of
+        the part's quantities, the change when it is put back to that quantity (the largest, if
+        it could be a rounding of several).  A number that is no rounding of anything (a slip, a
+        value of their own) stays as written: that is not rounding."""
+        student = Side(self.lookup_for(scope, point, "student", self.order), scope.function, scope.data)
+
+        def exact(n: Node) -> tuple[float, float]:
+            key = self.head_key(n, scope)
+            claim = self.latest(scope, key, self.order) if key is not None else None
+            if claim is not None and not claim.right:
+                return claim.values[point], 0.0
+            return self.lookup_for(scope, point, "engine", self.order)(n)
+
+        try:
+            base = np.asarray(student.value(node), dtype=float)
+            names = np.asarray(Side(exact, scope.function, scope.data).value(node), dtype=float)
+            total = float(np.max(np.abs(names - base)))
+            for n in walk(node):
+                if isinstance(n, Num) and not n.exact and round(n.value, 12) not in scope.data:
+                    moves = [np.asarray(student.run(node, (id(n), v - n.value)), dtype=float)
+                             for v in scope.rounded_from(n.value, n.half_unit, point)]
+                    total += max((float(np.max(np.abs(m - base))) for m in moves), default=0.0)
+        except Unevaluable:
             return None
-        matched = True
+        return total
+
+    def own_rounding(self, scope: Scope, node: Node, point: int) -> float:
+        """What the rounding of a side's numbers that stand for no quantity of the part (the
+        coefficients of a result, 0.0701 - 0.2486y) may move it: half a unit of each one's last
+        digit."""
+        side = self.side(scope, point, "student", self.order)
+        try:
+            base = np.asarray(side.value(node), dtype=float)
+            spread = 0.0
+            for n in walk(node):
+                if isinstance(n, Num) and not n.exact and round(n.value, 12) not in scope.data \
+                        and not scope.rounded_from(n.value, n.half_unit, point):
+                    moved = np.asarray(side.run(node, (id(n), n.half_unit)), dtype=float)
+                    spread += float(np.max(np.abs(moved - base)))
+        except Unevaluable:
+            return 0.0
+        return spread
+
+    def ecf(self, scope: Scope, key: str, vals: list[Any], halves: list[Any]) -> tuple[str, str] | None:
+        """Right from the student's own wrong earlier values?  ("correct-ecf", words) or None.
+        The allowance is the rounding of those values: each wrong one moved by half a unit of
+        its last digit (the student may have carried more digits than written), and the right
+        ones taken as written or exact."""
+        used = self.used(scope, key)
+        wrong = {k: c for k, c in used.items() if not c.right}
+        if not wrong:
+            return None
         for p in range(len(scope.points)):
             overrides = {k: c.values[p] for k, c in used.items()}
-            model = Model(scope.graph, scope.points[p], overrides, layers=scope.layers)
-            target = model.quantity(key)
+            target = Model(scope.graph, scope.points[p], overrides, layers=scope.layers).quantity(key)
             if target is None:
                 return None
-            spread = 0.0
-            if not close(vals[p], halves[p], target, 0):
-                for k, c in used.items():  # the rounding of the student's own numbers
-                    if not c.half[p]:
-                        continue
+            plain = Model(scope.graph, scope.points[p], {k: c.values[p] for k, c in wrong.items()},
+                          layers=scope.layers).quantity(key)
+            spread = abs(plain - target) if plain is not None else 0.0
+            for k, c in wrong.items():
+                if c.half[p]:
                     moved = Model(scope.graph, scope.points[p], {**overrides, k: c.values[p] + c.half[p]},
                                   layers=scope.layers).quantity(key)
                     if moved is not None:
                         spread += abs(moved - target)
             if not close(vals[p], halves[p], target, spread):
-                matched = False
-                break
-        if not matched:
+                return None
+        carried = [k for k in wrong if self.affects(scope, k, key, used)]
+        if not carried:
             return None
-        # which of the student's values carried an error into this one?
-        wrong = [k for k, c in used.items() if not c.right and self.affects(scope, k, key, used)]
-        if not wrong:
-            return "correct", ""
         names = ", ".join(f"{k} = {used[k].text}" + (f" (line {used[k].line})" if used[k].line else "")
-                          for k in wrong[:3])
+                          for k in carried[:3])
         return "correct-ecf", f"right from your own {names}"
 
     def affects(self, scope: Scope, k: str, key: str, used: dict[str, Claim]) -> bool:
@@ -506,11 +569,9 @@ class Checker(Diagnoses):
         return mine is not None and fixed is not None and not close(mine, 0, fixed, 0)
 
     def register(self, scope: Scope, key: str, st: Statement, vals: list[Any], halves: list[Any],
-                 verdict: str, formula: bool) -> None:
+                 right: bool, formula: bool) -> None:
         if formula or any(np.ndim(v) for v in vals):
             return
-        expected = scope.expected(key)
-        right = all(e is not None and close(v, h, e, 0) for v, h, e in zip(vals, halves, expected))
         element = st.elements[-1]
         exact = element.node is not None and all(n.exact for n in walk(element.node) if isinstance(n, Num))
         # a whole number is exact data (a1 = 9): it carries no rounding into what follows

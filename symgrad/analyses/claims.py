@@ -77,10 +77,12 @@ class Side:
     written digits leave (each rounded number moved by half a unit in its last digit)."""
 
     def __init__(self, lookup: Callable[[Node], tuple[float, float]],
-                 function: Callable[[str], str | None], data: frozenset[float] = frozenset()) -> None:
+                 function: Callable[[str], str | None], data: frozenset[float] = frozenset(),
+                 substitutes: dict[int, float] | None = None) -> None:
         self.lookup = lookup  # Name/Partial/Call-of-a-quantity → (value, half-unit)
         self.function = function  # an unknown function's key → an activation's name
         self.data = data  # the problem's given numbers: written as given, they are exact
+        self.substitutes = substitutes or {}  # id(Num) → the exact value it is a rounding of
 
     def value(self, node: Node) -> Any:
         return self.run(node, None)
@@ -122,7 +124,7 @@ class Side:
     def eval(self, node: Node, shift: tuple[int, float] | None) -> Any:
         moved = shift[1] if shift is not None and shift[0] == id(node) else 0.0
         if isinstance(node, Num):
-            return node.value + moved
+            return self.substitutes.get(id(node), node.value) + moved
         if isinstance(node, Const):
             return math.e if node.name == "e" else math.pi
         if isinstance(node, (Name, Partial)):

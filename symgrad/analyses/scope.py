@@ -7,6 +7,8 @@ happen in it; and the student's own values (claims) as they are found.
 from __future__ import annotations
 
 import random
+
+import numpy as np
 from dataclasses import dataclass
 from sympy import Symbol
 
@@ -56,6 +58,7 @@ class Scope:
         self.cache: dict[str, list[float | None]] = {}
         self.mutant_models: dict[str, list[Model]] = {}
         self.all_keys: list[str] | None = None
+        self.sizes: dict[int, np.ndarray] = {}  # each point's quantities, by size, for roundings
         given = [v for v in self.graph.values.values() if isinstance(v, (int, float))]
         if self.graph.learning_rate is not None:
             given.append(self.graph.learning_rate)
@@ -80,6 +83,25 @@ class Scope:
         if key not in self.cache:
             self.cache[key] = [m.quantity(key) for m in self.models]
         return self.cache[key]
+
+    def rounded_from(self, written: float, half: float, point: int) -> list[float]:
+        """The exact values (in size) of this part's quantities and given numbers that a
+        number written as `written` (± `half`, its last digit) is a rounding of."""
+        if point not in self.sizes:
+            sizes = {abs(float(v)) for v in self.graph.values.values() if isinstance(v, (int, float))}
+            sizes |= {abs(v) for v in (self.points[point] or {}).values()}
+            if self.graph.learning_rate is not None:
+                sizes.add(abs(float(self.graph.learning_rate)))
+            for key in self.keys():
+                value = self.expected(key)[point]
+                if value is not None:
+                    sizes.add(abs(value))
+            self.sizes[point] = np.array(sorted(sizes))
+        sizes = self.sizes[point]
+        reach = half + 1e-9 * abs(written) + 1e-15
+        lo = int(np.searchsorted(sizes, written - reach, side="left"))
+        hi = int(np.searchsorted(sizes, written + reach, side="right"))
+        return [float(v) for v in sizes[lo:hi]]
 
     def has(self, key: str) -> bool:
         """Whether this part's problem has the quantity at all."""
