@@ -30,7 +30,7 @@ import sympy
 from symgrad.analyses.claims import (ACTIVATION_WORDS, FUNCTIONS, Side, Unevaluable, _safe,
                                      close, first_unknown, has_numbers, short)
 from symgrad.analyses.diagnose import IDENTITY_POINTS, Diagnoses
-from symgrad.analyses.notation import SymbolEntry
+from symgrad.analyses.notation import SymbolEntry, read_notation, used_names
 from symgrad.analyses.replay import Model
 from symgrad.analyses.scope import Claim, Scope
 from symgrad.analyses.sheet import Sheet
@@ -289,6 +289,10 @@ class Checker(Diagnoses):
         return vals, halves
 
     def judge(self, st: Statement) -> Item | None:
+        reason = self.ambiguity(st)
+        if reason:
+            return Item("", st.question or "", st.part or "", st.line, st.text, None, None,
+                        "unchecked", reason)
         head = None if st.headless else st.elements[0]
         rhs = list(st.elements[1:] if head is not None else st.elements)
         scopes = self.candidates(st)
@@ -329,6 +333,20 @@ class Checker(Diagnoses):
                       f"[check.symbols])" if unknown else
                       f"{head.text} is not a quantity of {scope.where}")
         return Item("", question, label, st.line, st.text, None, None, "unchecked", reason)
+
+    def ambiguity(self, st: Statement) -> str:
+        """Why a line cannot be judged: a name in it that the document uses for two things in
+        every part the line may belong to."""
+        scopes = self.candidates(st)
+        if not scopes:
+            return ""
+        keys = {n.key for e in st.elements if e.node is not None for n in walk(e.node)
+                if isinstance(n, Name)} | {p.key for e in st.elements if e.node is not None
+                                           for q in walk(e.node) if isinstance(q, Partial)
+                                           for p in (q.top, q.wrt)}
+        reasons = [next((s.ambiguous[k] for k in sorted(keys) if k in s.ambiguous), "")
+                   for s in scopes]
+        return reasons[0] if all(reasons) else ""
 
     def choose(self, keyed: list[tuple[Scope, str]], rhs: list[Element],
                st: Statement) -> tuple[Scope, str]:
@@ -781,8 +799,10 @@ def check_sheet(sheet: Sheet, answers: Answers, options: CheckOptions,
             scopes.append(Scope(q.number, part.label, part, dict(names.get((q.number, part.label), {})),
                                 functions, groups.index(identity)))
     known_points(sheet, options)
+    symbols = read_notation(answers, scopes, options.symbols)
     checker = Checker(sheet, answers, options, scopes, verify)
     items = checker.run()
     items_marked, parts, points, out_of = marked(items, scopes, options)
     return Report(sheet.title, sheet.source, answers.source, tuple(items_marked), tuple(parts),
-                  points, out_of, options.ecf_counts_as_correct)
+                  points, out_of, options.ecf_counts_as_correct,
+                  symbols + used_names(answers, scopes, options, symbols))

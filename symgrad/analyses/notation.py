@@ -24,3 +24,235 @@ class SymbolEntry:
     question: str = ""  # the question and part it holds in ("" for the whole document)
     part: str = ""
     ambiguous: str = ""  # why it is not used: "z_2 is defined as z2[1] (line 68) and z1[2] (line 68)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading it
+
+from collections.abc import Iterable  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+import sympy  # noqa: E402
+
+from symgrad.calculus import activations as act  # noqa: E402
+from symgrad.input.answers import Answers, Statement  # noqa: E402
+from symgrad.input.mathtext import Call, Name, Node, Num, Op, Partial, walk  # noqa: E402
+
+if TYPE_CHECKING:
+    from symgrad.analyses.scope import Scope
+    from symgrad.engine.graph import Graph
+
+CALLS = {"sigmoid": act.sigmoid, "relu": act.relu, "softplus": act.softplus, "tanh": sympy.tanh,
+         "exp": sympy.exp, "log": sympy.log, "leaky_relu": act.leaky_relu}
+MAX_TERMS = 8  # terms of a sum (or factors of a product) matched in every order
+LOSS_NAMES = ("E", "L", "J", "C", "ell")
+
+
+def read_notation(answers: Answers, scopes: list[Scope], fixed: Iterable[str]) -> tuple[SymbolEntry, ...]:
+    """Learn the student's names from their document and put them into each scope's table:
+    their definitions first, then conventional names where the table has nothing.  Names used
+    for two things are marked ambiguous in the scope.  `fixed` are the keys of [check.symbols],
+    which nothing overrides.  Returns the notation as the report shows it."""
+    fixed = set(fixed)
+    entries: list[SymbolEntry] = []
+    written = [st for st in answers.statements if answers.written]
+    for scope in scopes:
+        own = [st for st in written if st.question in (None, scope.question) or not scope.question]
+        learnt: dict[str, dict[str, list[int]]] = {}  # key → target → lines
+        texts: dict[str, str] = {}
+        for st in own:
+            for key, target, text in definitions(st, scope):
+                learnt.setdefault(key, {}).setdefault(target, []).append(st.line)
+                texts.setdefault(key, text)
+        for key, targets in learnt.items():
+            if key in fixed:
+                continue
+            if len(targets) > 1:
+                where = " and ".join(f"{t} (line {lines[0]})" for t, lines in targets.items())
+                scope.ambiguous[key] = f"{texts[key]} is used for two things: {where}"
+                entries.append(SymbolEntry(texts[key], key, "", "definitions", scope.question,
+                                           scope.label, scope.ambiguous[key]))
+                continue
+            (target, lines), = targets.items()
+            sheet = scope.names.get(key)
+            if sheet is not None and sheet != target:  # never judge against a guess
+                scope.ambiguous[key] = (f"{texts[key]} is {target} by your definition (line "
+                                        f"{lines[0]}) but {sheet} in the sheet's notation")
+                entries.append(SymbolEntry(texts[key], key, "", "definitions", scope.question,
+                                           scope.label, scope.ambiguous[key]))
+                continue
+            scope.names[key] = target
+            entries.append(SymbolEntry(texts[key], key, target, f"definition (line {lines[0]})",
+                                       scope.question, scope.label))
+        for key, target in conventions(scope.graph, scope.layers).items():
+            if key not in scope.names and key not in scope.ambiguous and scope.has(target):
+                scope.names[key] = target
+                scope.conventional.add(key)
+    return tuple(entries)
+
+
+def definitions(st: Statement, scope: Scope) -> list[tuple[str, str, str]]:
+    """What one line defines: (key, engine name, the name as written) for its head and every
+    name inside a side that matches the expression of exactly one node of the problem."""
+    if st.headless or len(st.elements) < 2:
+        return []
+    head = st.elements[0].node
+    if isinstance(head, Call) and head.function.startswith("?") and all(isinstance(a, Name) for a in head.args):
+        head = Name(head.function[1:], head.text, 0)  # p(x) = ...: the name p
+    if not isinstance(head, Name) or head.bar or head.updated or head.key.startswith("="):
+        return []
+    # a head the sheet already names is defined as that node or not at all: a line such as
+    # ŷ = w a + b under a ReLU that is active is a step of a computation, not a renaming
+    known = scope.engine_name(head)
+    nodes = [scope.graph.by_name[known]] if known in scope.graph.by_name else \
+        [] if known is not None else list(scope.graph.nodes)
+    out: list[tuple[str, str, str]] = []
+    for element in st.elements[1:]:
+        node = element.node
+        if node is None or not any(isinstance(n, (Name, Call)) for n in walk(node)):
+            continue
+        if any(isinstance(n, Name) and (n.bar or n.updated) for n in walk(node)):
+            continue
+        matches = []
+        for candidate in nodes:
+            if candidate.expr is None:
+                continue
+            bound: dict[str, str] = {head.key: candidate.name}
+            if unify(node, candidate.expr, bound, scope.graph):
+                matches.append(bound)
+        if len(matches) != 1:
+            continue
+        texts = {n.key: n.text for n in walk(node) if isinstance(n, Name)}
+        texts[head.key] = head.text
+        out += [(k, v, texts.get(k, k)) for k, v in matches[0].items()]
+    return out
+
+
+def unify(student: Node, expr: sympy.Expr, bound: dict[str, str], graph: Graph) -> bool:
+    """Whether the student's side has the shape of `expr` (a node's expression over its parents),
+    with each of their names standing for one node; `bound` collects the names (and must stay
+    consistent).  A node's own expression is looked into when the student writes it out."""
+    if isinstance(expr, sympy.Symbol) and expr in graph.by_symbol:
+        node = graph.by_symbol[expr]
+        if isinstance(student, Name) and not student.key.startswith("="):
+            if bound.get(student.key, node.name) != node.name:
+                return False
+            if node.name in bound.values() and bound.get(student.key) != node.name:
+                return False  # two of the student's names for one node: not a definition
+            bound[student.key] = node.name
+            return True
+        if isinstance(student, Name):
+            return student.key[1:] == node.name
+        if isinstance(student, Num):
+            value = graph.values.get(expr)
+            return value is not None and abs(float(value) - student.value) <= student.half_unit
+        if node.expr is not None:  # the student wrote the node out: look inside
+            trial = dict(bound)
+            if unify(student, node.expr, trial, graph):
+                bound.update(trial)
+                return True
+        return False
+    if isinstance(student, Num):
+        return bool(expr.is_number) and abs(float(expr) - student.value) <= student.half_unit
+    if isinstance(student, Call):
+        function = CALLS.get(student.function)
+        if student.derivative or len(student.args) != 1 or len(expr.args) < 1:
+            return False
+        if student.function.startswith("?"):  # f(...), g(...): the part's activation
+            if expr.func not in CALLS.values() and \
+                    not isinstance(expr.func, sympy.core.function.UndefinedFunction):
+                return False
+        elif function is None or expr.func is not function:
+            return False
+        return unify(student.args[0], expr.args[0], bound, graph)
+    if isinstance(student, Op):
+        if student.op == "neg":
+            return expr.could_extract_minus_sign() and unify(student.args[0], -expr, bound, graph)
+        kind = {"+": sympy.Add, "*": sympy.Mul}.get(student.op)
+        if kind is None or not isinstance(expr, kind) or len(expr.args) != len(student.args) \
+                or len(student.args) > MAX_TERMS:
+            return False
+        return matched(list(student.args), list(expr.args), bound, graph)
+    return False
+
+
+def matched(students: list[Node], exprs: list[sympy.Expr], bound: dict[str, str], graph: Graph) -> bool:
+    """The terms of a sum (or factors of a product) matched one to one, in some order."""
+    if not students:
+        return True
+    first = students[0]
+    for k, expr in enumerate(exprs):
+        trial = dict(bound)
+        if unify(first, expr, trial, graph) and matched(students[1:], exprs[:k] + exprs[k + 1:], trial, graph):
+            bound.clear()
+            bound.update(trial)
+            return True
+    return False
+
+
+def conventions(graph: Graph, layers: int) -> dict[str, str]:
+    """Conventional names: E, L, J or C for the loss; o or ŷ for the output; t for the
+    target; x for the input; δ with a layer for ∂L/∂z; h or a and z for the hidden layer when
+    there is one."""
+    names = {n.name for n in graph.nodes}
+    out: dict[str, str] = {}
+    if "L" in names:
+        out.update({f"{b}||": "L" for b in LOSS_NAMES})
+    outputs = sorted(n for n in names if n.startswith("yhat["))
+    for n in outputs:
+        k = n[5:-1]
+        out[f"o|{k}|"] = n
+        out[f"hat:y|{k}|"] = n
+    if len(outputs) == 1:
+        out["o||"] = out["hat:y||"] = outputs[0]
+    targets = sorted(n for n in names if n.startswith("y[") and graph.by_name[n].expr is None)
+    for n in targets:
+        out[f"t|{n[2:-1]}|"] = n
+    if len(targets) == 1:
+        out["t||"] = targets[0]
+    for n in names:
+        if n.startswith("x[") and n.endswith("]"):
+            out[f"x|{n[2:-1]}|"] = n
+        if n.startswith("z") and "[" in n and layers:
+            layer, unit = n[1:n.index("[")], n[n.index("[") + 1:-1]
+            for sup in (f"[{layer}]", f"({layer})"):
+                out[f"delta|{unit}|{sup}"] = f"dL/d{n}"
+            if layers == 1:
+                out[f"delta|{unit}|"] = f"dL/d{n}"
+    if layers == 2:
+        for n in names:
+            if n.startswith("a1[") or n.startswith("z1["):
+                unit = n[3:-1]
+                for base in (("h", "a") if n[0] == "a" else ("z",)):
+                    out[f"{base}|{unit}|"] = n
+    return out
+
+
+def used_names(answers: Answers, scopes: list[Scope], options: object,
+               learnt: tuple[SymbolEntry, ...]) -> tuple[SymbolEntry, ...]:
+    """The rest of the notation the report shows: each name the student used that maps by the
+    sheet's notation, [check.symbols] or convention, once for each question."""
+    fixed = set(getattr(options, "symbols", {}))
+    done = {(e.key, e.question) for e in learnt}
+    out: list[SymbolEntry] = []
+    for st in answers.statements:
+        nodes = [n for e in st.elements if e.node is not None for n in walk(e.node)]
+        names = [n for n in nodes if isinstance(n, Name)]
+        names += [p for n in nodes if isinstance(n, Partial) for p in (n.top, n.wrt)]
+        for name in names:
+            if name.key.startswith("="):
+                continue
+            for scope in scopes:
+                if st.question not in (None, scope.question) and scope.question:
+                    continue
+                if (name.key, scope.question) in done:
+                    continue
+                target = scope.engine_name(Name(name.key, name.text, 0))
+                if target is None:
+                    continue
+                source = ("check.symbols" if name.key in fixed else
+                          "convention" if name.key in scope.conventional else "sheet")
+                done.add((name.key, scope.question))
+                out.append(SymbolEntry(name.text.rstrip("'"), name.key, target, source,
+                                       scope.question))
+    return tuple(out)

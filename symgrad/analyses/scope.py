@@ -41,6 +41,8 @@ class Scope:
         self.solution = part.solution
         self.graph = self.solution.graph
         self.names = names  # a student's name key → an engine name ("eta" for η)
+        self.ambiguous: dict[str, str] = {}  # a name used for two things → why
+        self.conventional: set[str] = set()  # names taken by convention (x, E, δ), not the sheet
         self.functions = functions  # an unknown function's key → an activation
         self.group = group  # parts with the same problem share the student's values
         network = self.solution.spec.network
@@ -131,6 +133,8 @@ class Scope:
             other = base.swapcase()
             candidates += [f"{other}|{sub}|{sup}", f"{other}|{sub}|{swapped}"]
         for k in candidates:
+            if k in self.ambiguous:
+                return None
             if k in self.names and self.has(self.names[k]):
                 return self.names[k]
         return None
