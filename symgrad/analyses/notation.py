@@ -29,7 +29,7 @@ class SymbolEntry:
 # ---------------------------------------------------------------------------------------------
 # Reading it
 
-from collections.abc import Iterable  # noqa: E402
+from collections.abc import Callable, Iterable  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 import sympy  # noqa: E402
@@ -57,6 +57,10 @@ def read_notation(answers: Answers, scopes: list[Scope], fixed: Iterable[str]) -
     entries: list[SymbolEntry] = []
     written = [st for st in answers.statements if answers.written]
     for scope in scopes:
+        for key, target in conventions(scope.graph, scope.layers).items():
+            if key not in scope.names and scope.has(target):
+                scope.names[key] = target
+                scope.conventional.add(key)
         own = [st for st in written if st.question in (None, scope.question) or not scope.question]
         learnt: dict[str, dict[str, list[int]]] = {}  # key → target → lines
         texts: dict[str, str] = {}
@@ -74,7 +78,7 @@ def read_notation(answers: Answers, scopes: list[Scope], fixed: Iterable[str]) -
                                            scope.label, scope.ambiguous[key]))
                 continue
             (target, lines), = targets.items()
-            sheet = scope.names.get(key)
+            sheet = scope.names.get(key) if key not in scope.conventional else None
             if sheet is not None and sheet != target:  # never judge against a guess
                 scope.ambiguous[key] = (f"{texts[key]} is {target} by your definition (line "
                                         f"{lines[0]}) but {sheet} in the sheet's notation")
@@ -82,12 +86,9 @@ def read_notation(answers: Answers, scopes: list[Scope], fixed: Iterable[str]) -
                                            scope.label, scope.ambiguous[key]))
                 continue
             scope.names[key] = target
+            scope.conventional.discard(key)
             entries.append(SymbolEntry(texts[key], key, target, f"definition (line {lines[0]})",
                                        scope.question, scope.label))
-        for key, target in conventions(scope.graph, scope.layers).items():
-            if key not in scope.names and key not in scope.ambiguous and scope.has(target):
-                scope.names[key] = target
-                scope.conventional.add(key)
     return tuple(entries)
 
 
@@ -113,12 +114,19 @@ def definitions(st: Statement, scope: Scope) -> list[tuple[str, str, str]]:
             continue
         if any(isinstance(n, Name) and (n.bar or n.updated) for n in walk(node)):
             continue
+        # the names the sheet (or convention) gives hold first; only when nothing fits so is
+        # the line read as a definition of its own, against the head's node alone
+        def sheet(key: str) -> str | None:
+            return scope.engine_name(Name(key, "", 0))
+
         matches = []
         for candidate in nodes:
-            if candidate.expr is None:
-                continue
             bound: dict[str, str] = {head.key: candidate.name}
-            if unify(node, candidate.expr, bound, scope.graph):
+            if candidate.expr is not None and unify(node, candidate.expr, bound, scope.graph, sheet):
+                matches.append(bound)
+        if not matches and known in scope.graph.by_name and nodes[0].expr is not None:
+            bound = {head.key: known}
+            if unify(node, nodes[0].expr, bound, scope.graph, lambda key: None):
                 matches.append(bound)
         if len(matches) != 1:
             continue
@@ -128,14 +136,16 @@ def definitions(st: Statement, scope: Scope) -> list[tuple[str, str, str]]:
     return out
 
 
-def unify(student: Node, expr: sympy.Expr, bound: dict[str, str], graph: Graph) -> bool:
+def unify(student: Node, expr: sympy.Expr, bound: dict[str, str], graph: Graph,
+          known: Callable[[str], str | None]) -> bool:
     """Whether the student's side has the shape of `expr` (a node's expression over its parents),
     with each of their names standing for one node; `bound` collects the names (and must stay
-    consistent).  A node's own expression is looked into when the student writes it out."""
+    consistent, and agree with `known`, the names already given).  A node's own expression is
+    looked into when the student writes it out."""
     if isinstance(expr, sympy.Symbol) and expr in graph.by_symbol:
         node = graph.by_symbol[expr]
         if isinstance(student, Name) and not student.key.startswith("="):
-            if bound.get(student.key, node.name) != node.name:
+            if bound.get(student.key, known(student.key) or node.name) != node.name:
                 return False
             if node.name in bound.values() and bound.get(student.key) != node.name:
                 return False  # two of the student's names for one node: not a definition
@@ -148,7 +158,7 @@ def unify(student: Node, expr: sympy.Expr, bound: dict[str, str], graph: Graph) 
             return value is not None and abs(float(value) - student.value) <= student.half_unit
         if node.expr is not None:  # the student wrote the node out: look inside
             trial = dict(bound)
-            if unify(student, node.expr, trial, graph):
+            if unify(student, node.expr, trial, graph, known):
                 bound.update(trial)
                 return True
         return False
@@ -164,26 +174,28 @@ def unify(student: Node, expr: sympy.Expr, bound: dict[str, str], graph: Graph) 
                 return False
         elif function is None or expr.func is not function:
             return False
-        return unify(student.args[0], expr.args[0], bound, graph)
+        return unify(student.args[0], expr.args[0], bound, graph, known)
     if isinstance(student, Op):
         if student.op == "neg":
-            return expr.could_extract_minus_sign() and unify(student.args[0], -expr, bound, graph)
+            return expr.could_extract_minus_sign() and unify(student.args[0], -expr, bound, graph, known)
         kind = {"+": sympy.Add, "*": sympy.Mul}.get(student.op)
         if kind is None or not isinstance(expr, kind) or len(expr.args) != len(student.args) \
                 or len(student.args) > MAX_TERMS:
             return False
-        return matched(list(student.args), list(expr.args), bound, graph)
+        return matched(list(student.args), list(expr.args), bound, graph, known)
     return False
 
 
-def matched(students: list[Node], exprs: list[sympy.Expr], bound: dict[str, str], graph: Graph) -> bool:
+def matched(students: list[Node], exprs: list[sympy.Expr], bound: dict[str, str], graph: Graph,
+            known: Callable[[str], str | None]) -> bool:
     """The terms of a sum (or factors of a product) matched one to one, in some order."""
     if not students:
         return True
     first = students[0]
     for k, expr in enumerate(exprs):
         trial = dict(bound)
-        if unify(first, expr, trial, graph) and matched(students[1:], exprs[:k] + exprs[k + 1:], trial, graph):
+        if unify(first, expr, trial, graph, known) and \
+                matched(students[1:], exprs[:k] + exprs[k + 1:], trial, graph, known):
             bound.clear()
             bound.update(trial)
             return True
