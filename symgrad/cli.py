@@ -352,7 +352,8 @@ def check_command(args: argparse.Namespace) -> int:
     """Check a student's work: the report on standard output (text, or JSON with --json); with
     -o DIR (or --pdf) the feedback document too.  Exit 0 when every checked line is correct, 1
     when one is wrong or inconsistent (or correct only from the student's own earlier values,
-    unless the problem's [check] table says that counts as correct)."""
+    unless the problem's [check] table says that counts as correct), 3 when nothing could be
+    checked."""
     from symgrad.api import check
 
     if args.templates and not Path(args.templates).is_dir():
@@ -384,6 +385,10 @@ def check_command(args: argparse.Namespace) -> int:
     sys.stdout.write(text)
     for path in files:
         print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
+    if report.exit_status == 3:
+        lines = report.coverage["lines"]
+        say(f"{args.answers}: nothing could be checked against {args.problem} "
+            f"({lines} line{'s' if lines != 1 else ''}, none mapped to the problem)")
     return report.exit_status
 
 

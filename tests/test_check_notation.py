@@ -108,3 +108,14 @@ def test_check_symbols_win(tmp_path: Path) -> None:
     ], symbols='\n[check.symbols]\n"s" = "a1[2]"\n')
     (item,) = [i for i in report.items if i.line == 5]
     assert item.verdict == "correct" and item.key == "a1[2]"
+
+
+def test_nothing_checked_exits_3(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from symgrad.cli import main
+
+    (tmp_path / "w.md").write_text("$$q = 3$$\n\n$$r_7 = 0.5$$\n")
+    status = main(["check", str(ROOT / "examples/two_two_two.toml"), str(tmp_path / "w.md")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 3 and len(err) == 1 and "nothing could be checked" in err[0]
+    report = api.check(ROOT / "examples/two_two_two.toml", tmp_path / "w.md")
+    assert report.coverage == {"lines": 2, "checked": 0}

@@ -95,7 +95,10 @@ class Report:
 
     @property
     def exit_status(self) -> int:
-        """0 when everything checked is correct (correct-ecf only if the problem says so)."""
+        """0 when everything checked is correct (correct-ecf only if the problem says so), 1
+        when anything is wrong, 3 when nothing could be checked at all."""
+        if not self.coverage["checked"]:
+            return 3
         bad = {"wrong", "inconsistent"} | (set() if self.ecf_counts_as_correct else {"correct-ecf"})
         return 1 if any(i.verdict in bad for i in self.items) else 0
 
