@@ -242,8 +242,10 @@ class Checker(Diagnoses):
             for st in expand(written, self.candidates(written)):
                 item = self.judge(st)
                 if item is not None:
-                    self.items.append(item if item.statement is not None else
-                                      replace(item, statement=st))
+                    # the quantity as the student names it (the left side), beside the key
+                    name = st.elements[0].text if item.key and not st.headless else ""
+                    self.items.append(replace(item, statement=item.statement or st,
+                                              name=item.name or name))
         self.items += self.dependency_items()
         return self.items
 
@@ -451,8 +453,12 @@ class Checker(Diagnoses):
             diagnosis = self.diagnose(scope, key, claimed_vals, claimed_halves, claim_element,
                                       formula, values, chain, links)
         self.register(scope, key, st, claimed_vals, claimed_halves, right_end, formula)
-        return self.item(st, scope, key, rhs, shown_claim, shown_expected, verdict, diagnosis,
-                         line=(links[0][1].line if verdict == "inconsistent" else claim_element.line))
+        marked_side = links[0][1] if verdict == "inconsistent" else claim_element
+        item = self.item(st, scope, key, rhs, shown_claim, shown_expected, verdict, diagnosis,
+                         line=marked_side.line)
+        if verdict in ("wrong", "inconsistent") and marked_side in st.elements:
+            item = replace(item, mark=st.elements.index(marked_side))
+        return item
 
     def overrides(self, scope: Scope, key: str, point: int) -> dict[str, float]:
         """The student's latest value of every other quantity of this part, before this line."""
