@@ -119,3 +119,15 @@ def test_nothing_checked_exits_3(tmp_path: Path, capsys) -> None:  # type: ignor
     assert status == 3 and len(err) == 1 and "nothing could be checked" in err[0]
     report = api.check(ROOT / "examples/two_two_two.toml", tmp_path / "w.md")
     assert report.coverage == {"lines": 2, "checked": 0}
+
+
+def test_sigma_in_a_network_without_a_sigmoid_is_not_guessed(tmp_path: Path) -> None:
+    """In a softplus network, ŷ_1 = σ(z^{[2]}_1) means the activation to most students; read as
+    the logistic function it would be called wrong.  It is left unchecked with the reason."""
+    problem = tmp_path / "p.toml"
+    problem.write_text((ROOT / "examples/two_two_two.toml").read_text().replace(
+        'activation = "sigmoid"', 'activation = "softplus"'))
+    work = tmp_path / "w.md"
+    work.write_text("$$\\hat{y}_1 = \\sigma(z^{[2]}_1)$$\n")
+    (item,) = api.check(problem, work).items
+    assert item.verdict == "unchecked" and "softplus" in item.diagnosis

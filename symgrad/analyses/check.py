@@ -349,9 +349,21 @@ class Checker(Diagnoses):
                 if isinstance(n, Name)} | {p.key for e in st.elements if e.node is not None
                                            for q in walk(e.node) if isinstance(q, Partial)
                                            for p in (q.top, q.wrt)}
-        reasons = [next((s.ambiguous[k] for k in sorted(keys) if k in s.ambiguous), "")
-                   for s in scopes]
+        sigma = any(isinstance(n, Call) and n.function == "sigmoid" and n.text == "\\sigma"
+                    for e in st.elements if e.node is not None for n in walk(e.node))
+        reasons = [next((s.ambiguous[k] for k in sorted(keys) if k in s.ambiguous), "") or
+                   (self.sigma_reason(s) if sigma else "") for s in scopes]
         return reasons[0] if all(reasons) else ""
+
+    @staticmethod
+    def sigma_reason(scope: Scope) -> str:
+        """σ is the logistic function; in a part whose network has no sigmoid, a student who
+        writes ŷ = σ(z) most likely means the part's activation: judging it either way is a guess."""
+        if not scope.activations or "sigmoid" in scope.activations:
+            return ""
+        shown = ", ".join(sorted(scope.activations - {"identity"})) or "identity"
+        return (f"σ is the logistic function, but the network of {scope.where} has {shown} "
+                f"activations: σ may stand for its activation")
 
     def choose(self, keyed: list[tuple[Scope, str]], rhs: list[Element],
                st: Statement) -> tuple[Scope, str]:

@@ -65,7 +65,8 @@ class Scope:
         if self.graph.learning_rate is not None:
             given.append(self.graph.learning_rate)
         self.data = frozenset(round(abs(float(v)), 12) for v in given)
-        nonlinear = {layer.activation for layer in network.layers} - {"identity"} if network else set()
+        self.activations = {layer.activation for layer in network.layers} if network else set()
+        nonlinear = self.activations - {"identity"}
         self.activation = next(iter(nonlinear)) if len(nonlinear) == 1 else None
 
     @property
