@@ -60,6 +60,7 @@ class Item:
     name: str = ""  # the quantity in the student's or the sheet's notation (LaTeX), "" if none
     statement: Statement | None = None  # the line as parsed, for typesetting it back
     mark: int | None = None  # the side of the statement (an index of its elements) found wrong
+    mistake: str = ""  # the stable id of the diagnosed mistake ("update-sign"), "" for none
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,8 @@ class Checker(Diagnoses):
         label = scope.label if scope else (st.part or "")
         if broken:
             return Item("", question, label, broken[0][1].line, st.text, None, None,
-                        "inconsistent", self.describe_links(broken, scope, values))
+                        "inconsistent", self.describe_links(broken, scope, values),
+                        mistake="broken-link")
         if st.inline:
             return None
         if head is not None and head.node is not None and not has_numbers(st) and not any(
@@ -458,19 +460,20 @@ class Checker(Diagnoses):
             ecf = self.ecf(scope, key, claimed_vals, claimed_halves)
             if ecf is not None:
                 verdict, diagnosis = ecf
+        mistake = ""
         if verdict in ("correct", "correct-ecf") and links:
-            verdict = "inconsistent"
+            verdict, mistake = "inconsistent", "broken-link"
             diagnosis = self.describe_links(links, scope, values, chain)
         elif verdict == "wrong":
-            diagnosis = self.diagnose(scope, key, claimed_vals, claimed_halves, claim_element,
-                                      formula, values, chain, links)
+            diagnosis, mistake = self.diagnose(scope, key, claimed_vals, claimed_halves,
+                                               claim_element, formula, values, chain, links)
         self.register(scope, key, st, claimed_vals, claimed_halves, right_end, formula)
         marked_side = links[0][1] if verdict == "inconsistent" else claim_element
         item = self.item(st, scope, key, rhs, shown_claim, shown_expected, verdict, diagnosis,
                          line=marked_side.line)
         if verdict in ("wrong", "inconsistent") and marked_side in st.elements:
             item = replace(item, mark=st.elements.index(marked_side))
-        return item
+        return replace(item, mistake=mistake)
 
     def overrides(self, scope: Scope, key: str, point: int) -> dict[str, float]:
         """The student's latest value of every other quantity of this part, before this line."""
@@ -659,19 +662,20 @@ class Checker(Diagnoses):
                         "could not read the right side")
         last, ok = known[-1]
         element = rhs[last]
+        mistake = ""
         if ok and all(r for _, r in known):
             verdict, diagnosis = "correct", ""
         elif ok:
-            verdict = "inconsistent"
+            verdict, mistake = "inconsistent", "broken-link"
             bad = next(k for k, r in known if not r)
             diagnosis = f"{rhs[bad].text} is not {head.text}"
             element = rhs[bad]
         else:
             verdict = "wrong"
-            diagnosis = self.identity_diagnosis(call, variable, element)
+            diagnosis, mistake = self.identity_diagnosis(call, variable, element)
         return Item(key, question, label, element.line, st.text, element.text,
                     "σ(z)(1 − σ(z))" if call.function == "sigmoid" and call.derivative else None,
-                    verdict, diagnosis)
+                    verdict, diagnosis, mistake=mistake)
 
     # -- yes or no: does ∂ŷ/∂x depend on b2?
     def dependency_items(self) -> list[Item]:
@@ -697,7 +701,8 @@ class Checker(Diagnoses):
                 why = f"{d.of} does not depend on {d.on}: its derivative by {d.on} is 0"
             out.append(Item(key, scope.question, scope.label, first.line, first.text,
                             "yes" if first.says else "no", "yes" if d.depends else "no", verdict,
-                            "" if verdict == "correct" else why))
+                            "" if verdict == "correct" else why,
+                            mistake="" if verdict == "correct" else "dependency"))
         return out
 
     # -- presenting

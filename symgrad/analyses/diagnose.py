@@ -14,12 +14,14 @@ import numpy as np
 
 from symgrad.analyses.claims import (Side, Unevaluable, claim_text, close, digit_slip, fmt,
                                      short, sigmoid, significant, slipped)
-from symgrad.analyses.replay import Model
+from symgrad.analyses.replay import Model, mistake_id
 from symgrad.analyses.scope import Scope, prominence
 from symgrad.input.answers import Element
 from symgrad.input.mathtext import Call, Name, Node, Num, Op, plain, walk
 
 IDENTITY_POINTS = (0.5, -0.7, 1.3, 2.1)  # where a claimed identity σ'(z) = ... is compared
+SLIPS = {"a digit slip": "digit-slip", "two digits transposed": "digits-transposed",
+         "a dropped digit": "digit-dropped"}
 
 
 class Diagnoses:
@@ -46,7 +48,9 @@ class Diagnoses:
             raise Unevaluable("another variable")
         return lookup
 
-    def identity_diagnosis(self, call: Call, variable: Name, element: Element) -> str:
+    def identity_diagnosis(self, call: Call, variable: Name, element: Element) -> tuple[str, str]:
+        """The words, and the stable id of the mistake: the wrong form of σ', or a formula that
+        verify refutes."""
         words = []
         if call.function == "sigmoid" and call.derivative and element.node is not None:
             for mistake, g in (("(1 − σ)(1 + σ)", lambda s: (1 - s) * (1 + s)),
@@ -80,12 +84,16 @@ class Diagnoses:
                                  f"{left:.6g} but {element.text} is {right:.6g}")
                 else:
                     words.append(f"refuted by symgrad verify: {verdict.reason}")
-        return "; ".join(words)
+        mistake = "sigmoid-derivative-form" if words and words[0].startswith("σ' written") else \
+            "formula-refuted" if words else ""
+        return "; ".join(words), mistake
 
     def diagnose(self, scope: Scope, key: str, vals: list[Any], halves: list[Any],
                  element: Element, formula: bool, values: list[Any], chain: list[Element],
-                 links: list[tuple[Element, Element, int]]) -> str:
+                 links: list[tuple[Element, Element, int]]) -> tuple[str, str]:
+        """The words of the diagnosis, and the stable id of its first mistake ("" for none)."""
         words: list[str] = []
+        ids: list[str] = []
         expected = scope.expected(key)
 
         def matches(target: Sequence[float | None], spread: float = 0.0) -> bool:
@@ -99,6 +107,7 @@ class Diagnoses:
                 continue
             if matches(alone):
                 found.append(mistake.words)
+                ids.append(mistake_id(mistake.name))
                 continue
             if not formula:
                 carried = []
@@ -107,26 +116,32 @@ class Diagnoses:
                                          mistake=mistake, layers=scope.layers).quantity(key))
                 if matches(carried):
                     found.append(mistake.words + " (with your own earlier values)")
+                    ids.append(mistake_id(mistake.name))
         if found:
             words.append(" or ".join(found[:2]))
-        if not words and not formula:
-            words += self.other_part(scope, key, vals, halves)
-        if not words:
-            words += self.transposed_key(scope, key, vals, halves)
-        if not words and all(e is not None and close(v, h, -e, 0) and abs(e) > 1e-12
-                             for v, h, e in zip(vals, halves, expected)):
-            words.append("the sign is wrong")
+
+        def first(found: list[str], mistake: str) -> None:
+            if found and not words:
+                words.extend(found)
+                ids.append(mistake)
+
+        if not formula:
+            first(self.other_part(scope, key, vals, halves), "other-part-value")
+        first(self.transposed_key(scope, key, vals, halves), "weight-indices-swapped")
+        if all(e is not None and close(v, h, -e, 0) and abs(e) > 1e-12
+               for v, h, e in zip(vals, halves, expected)):
+            first(["the sign is wrong"], "sign-flipped")
         if not words and not formula and not scope.symbolic:
             slip = digit_slip(element, expected[0])
             if slip:
-                words.append(f"{slip}: {element.text} written for {fmt(expected[0])}")
-        if not words and not formula:
-            words += self.literal_fix(scope, key, chain, values, expected)
-        if not words and not formula:
-            words += self.other_quantity(scope, key, vals, halves)
+                first([f"{slip}: {element.text} written for {fmt(expected[0])}"], SLIPS[slip])
+        if not formula:
+            first(self.literal_fix(scope, key, chain, values, expected), "wrong-number-used")
+            first(self.other_quantity(scope, key, vals, halves), "other-quantity-value")
         if links:
             words.append(self.describe_links(links, scope, values, chain))
-        return "; ".join(w for w in words if w)
+            ids.append("broken-link")
+        return "; ".join(w for w in words if w), (ids[0] if ids else "")
 
     def other_part(self, scope: Scope, key: str, vals: list[Any], halves: list[Any]) -> list[str]:
         for other in self.scopes:

@@ -251,6 +251,22 @@ class Model:
         return theta - eta * g
 
 
+# The stable id of each kind of mistake, as `check --json` and `grade` report it (README).
+MISTAKE_IDS = {
+    "sigmoid-1-minus-plus": "sigmoid-derivative-form", "sigmoid-plus": "sigmoid-derivative-form",
+    "sigmoid-itself": "sigmoid-derivative-form", "no-activation-derivative": "missing-activation-derivative",
+    "z-for-a-input": "z-for-a", "z-for-a-derivative": "z-for-a", "a-for-z": "a-for-z",
+    "no-activation-forward": "missing-activation", "half-dropped": "loss-half-dropped",
+    "half-added": "loss-half-added", "transposed": "weights-transposed", "update-sign": "update-sign",
+    "update-no-eta": "update-missing-eta", "update-eta-twice": "update-eta-twice",
+}
+
+
+def mistake_id(name: str) -> str:
+    """The stable id of a Mistake's rule ("no-activation-derivative-2" → its kind)."""
+    return MISTAKE_IDS.get(name) or MISTAKE_IDS.get(name.rstrip("0123456789").rstrip("-"), name)
+
+
 def mistakes(graph: Graph, layers: int, loss: str | None) -> list[Mistake]:
     """The mistakes that can happen in this problem, each as a rule to run the Model with."""
     out: list[Mistake] = []
