@@ -131,3 +131,23 @@ def test_sigma_in_a_network_without_a_sigmoid_is_not_guessed(tmp_path: Path) -> 
     work.write_text("$$\\hat{y}_1 = \\sigma(z^{[2]}_1)$$\n")
     (item,) = api.check(problem, work).items
     assert item.verdict == "unchecked" and "softplus" in item.diagnosis
+
+
+def test_a_name_read_from_its_value(tmp_path: Path) -> None:
+    """q is no name of the sheet; q = 0.5933 (four figures) is the value of one quantity only,
+    a^{[1]}_1, which the document names nothing else: q is a^{[1]}_1 from then on.  The line it
+    was read from is not evidence for itself."""
+    report = check(tmp_path, [
+        f"q = {H[0]:.4f}",
+        f"\\frac{{\\partial L}}{{\\partial W^{{[2]}}_{{11}}}} = {DELTA2[0]:.4f} \\cdot q = {DELTA2[0] * H[0]:.4f}",
+        f"q = {H[0] + 0.01:.4f}",
+    ])
+    assert [(i.line, i.verdict) for i in report.items] == [
+        (1, "unchecked"), (3, "correct"), (5, "wrong")]
+    assert {s.key: s.source for s in report.symbols}["q||"] == "value (line 1)"
+
+
+def test_a_value_does_not_name_a_quantity_named_already(tmp_path: Path) -> None:
+    report = check(tmp_path, [f"a^{{[1]}}_1 = {H[0]:.4f}", f"q = {H[0]:.4f}"])
+    assert [i.verdict for i in report.items] == ["correct", "unchecked"]
+    assert "could not map q" in report.items[1].diagnosis

@@ -351,6 +351,10 @@ class Checker(Diagnoses):
                 if isinstance(n, Name)} | {p.key for e in st.elements if e.node is not None
                                            for q in walk(e.node) if isinstance(q, Partial)
                                            for p in (q.top, q.wrt)}
+        head = st.elements[0].node if not st.headless else None
+        if isinstance(head, Name) and all(s.from_value.get(head.key) == st.line for s in scopes):
+            return (f"{head.text} is read from this value (it has no other name here): the line "
+                    f"says what {head.text} is, not whether it is right")
         sigma = any(isinstance(n, Call) and n.function == "sigmoid" and n.text == "\\sigma"
                     for e in st.elements if e.node is not None for n in walk(e.node))
         reasons = [next((s.ambiguous[k] for k in sorted(keys) if k in s.ambiguous), "") or

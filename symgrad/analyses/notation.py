@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING  # noqa: E402
 import sympy  # noqa: E402
 
 from symgrad.calculus import activations as act  # noqa: E402
-from symgrad.input.answers import Answers, Statement  # noqa: E402
+from symgrad.input.answers import Answers, Statement, parsed_number  # noqa: E402
 from symgrad.input.mathtext import Call, Name, Node, Num, Op, Partial, walk  # noqa: E402
 
 if TYPE_CHECKING:
@@ -89,7 +89,56 @@ def read_notation(answers: Answers, scopes: list[Scope], fixed: Iterable[str]) -
             scope.conventional.discard(key)
             entries.append(SymbolEntry(texts[key], key, target, f"definition (line {lines[0]})",
                                        scope.question, scope.label))
+        entries += by_value(own, scope)
     return tuple(entries)
+
+
+def by_value(statements: list[Statement], scope: Scope) -> list[SymbolEntry]:
+    """Names learnt from values: `\\bar{q} = -0.09567` where q is no name of the sheet, and the
+    number (to three or more significant figures) is the value of exactly one quantity of its
+    kind (an adjoint for a bar, an updated value for a prime, a value otherwise) that has no
+    other name in the student's table.  The line the name is read from proves nothing about
+    itself: it stays unchecked, and the name serves the lines after it."""
+    if scope.symbolic:
+        return []
+    used = {n for st in statements for e in st.elements if e.node is not None
+            for n in walk(e.node) if isinstance(n, Name)}
+    taken = {scope.engine_name(n) for n in used} - {None}  # quantities the document names already
+    found: dict[str, dict[str, int]] = {}
+    texts: dict[str, str] = {}
+    for st in statements:
+        head = st.elements[0].node if not st.headless else None
+        number = parsed_number(st.elements[-1].node) if len(st.elements) > 1 else None
+        if not isinstance(head, Name) or number is None or head.key.startswith("=") or \
+                scope.engine_name(head) is not None or head.key in scope.ambiguous:
+            continue
+        value = number.value * (-1 if number is not st.elements[-1].node else 1)
+        if len(number.digits) < 3 or abs(value) < 1e-12:
+            continue
+        output = scope.graph.output or "L"
+        kinds = [k for k in scope.keys() if
+                 (k.startswith(f"d{output}/d") if head.bar else
+                  k.startswith("updated ") if head.updated else "/" not in k and " " not in k)]
+        matches = [k for k in kinds if abs(scope.expected(k)[0] - value) <= number.half_unit]
+        if len(matches) != 1:
+            continue
+        target = matches[0]
+        name = target.split("/d", 1)[1] if head.bar else target.removeprefix("updated ")
+        if name in taken:
+            continue
+        found.setdefault(head.key, {}).setdefault(name, st.line)
+        texts.setdefault(head.key, head.text.rstrip("'"))
+    out = []
+    for key, targets in found.items():
+        if len(targets) > 1:
+            scope.ambiguous[key] = f"{texts[key]} has the values of {' and of '.join(targets)}"
+            continue
+        (name, line), = targets.items()
+        scope.names[key] = name
+        scope.from_value[key] = line
+        out.append(SymbolEntry(texts[key], key, name, f"value (line {line})", scope.question,
+                               scope.label))
+    return out
 
 
 def definitions(st: Statement, scope: Scope) -> list[tuple[str, str, str]]:

@@ -43,6 +43,7 @@ class Scope:
         self.names = names  # a student's name key → an engine name ("eta" for η)
         self.ambiguous: dict[str, str] = {}  # a name used for two things → why
         self.conventional: set[str] = set()  # names taken by convention (x, E, δ), not the sheet
+        self.from_value: dict[str, int] = {}  # names learnt from a value → the line it stands on
         self.functions = functions  # an unknown function's key → an activation
         self.group = group  # parts with the same problem share the student's values
         network = self.solution.spec.network

@@ -12,6 +12,12 @@ are one name; `^{[l]}`, `^{(l)}`, `^{(i)}` and `^T` belong to the name, any othe
 a power.  `\\bar{v}` is the adjoint ∂L/∂v (backprop's bar notation).  A prime after a function is
 its derivative (`\\sigma'(z)`); after a variable it marks the updated value (`w_{j1}'`), as does
 `w_2(\\text{new})`.
+
+Numbers: `8.21 \\times 10^{-2}`, `8.21 \\cdot 10^{-2}`, `8.21 × 10⁻²` and `8.21e-2` are one number,
+written "8.21e-2", whose precision is that of its mantissa.  A thin space between two numbers
+(`0.7414 \\, 0.1868`) is a product.  A whole side written as a parenthesized or bracketed list
+of two or more entries, `(0.5933, 0.5969)` or `[0.5933, 0.5969]`, is a column vector (a Matrix),
+like `\\begin{pmatrix} 0.5933 \\\\ 0.5969 \\end{pmatrix}`; `f(x, y)` and `\\max(0, z)` stay calls.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ MAX_DEPTH = 60  # nesting of parentheses, fractions, powers and calls in one exp
 MAX_TOKENS = 4000  # tokens in one element of a chain
 MAX_DIGITS = 30  # digits in one number
 MAX_MATRIX = 64  # rows or columns of one matrix
+MAX_EXPONENT = 300  # |n| in 1.5e-n or 1.5 \\times 10^{-n}: a float's range, and no overflow
 
 
 class MathError(ValueError):
@@ -148,21 +155,29 @@ GREEK = {
     "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda",
     "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega", "ell",
 }  # fmt: skip
-ACCENTS = {"hat", "widehat", "tilde", "widetilde", "vec", "dot", "ddot", "check", "breve"}
+ACCENTS = {"hat", "widehat", "tilde", "widetilde", "dot", "ddot", "check", "breve"}
+SAME_ACCENT = {"widehat": "hat", "widetilde": "tilde"}  # \\widehat{y} is \\hat{y}
+# a bold or arrowed letter is the same quantity as the plain one: \\mathbf{h}, \\vec{w}
 TRANSPARENT = {"mathbf", "boldsymbol", "bm", "mathit", "mathrm", "mathsf", "mathnormal", "pmb",
-               "mathbold", "textbf", "textit"}
+               "mathbold", "textbf", "textit", "vec", "overrightarrow"}
 UNKNOWN_FUNCTIONS = {"f", "g", "phi", "varphi", "psi"}  # applied to (...): an activation
-SILENT = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl",
-          "biggr", ",", ";", "!", ":", " ", "displaystyle", "textstyle", "nonumber", "notag",
-          "limits", "middle"}  # fmt: skip
+SIZERS = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl",
+          "biggr", "Biggl", "Biggr", "bigm", "Bigm", "biggm", "Biggm", "middle"}  # fmt: skip
+THIN = {",", ";", ":", ">", " "}  # spaces that, between two numbers, leave a product: 0.74 \\, 0.19
+SILENT = SIZERS | THIN | {"!", "displaystyle", "textstyle", "nonumber", "notag", "limits",
+                          "quad", "qquad", "enspace", "thinspace", "medspace", "thickspace",
+                          "negthinspace"}  # fmt: skip
 
 UNICODE = {
     "−": "-", "–": "-", "×": "*", "·": "*", "⋅": "*", "∗": "*", "÷": "/", "′": "'", "’": "'",
     "²": "^2", "³": "^3", "σ": "\\sigma ", "η": "\\eta ", "δ": "\\delta ", "λ": "\\lambda ",
     "φ": "\\varphi ", "ϕ": "\\phi ", "θ": "\\theta ", "α": "\\alpha ", "β": "\\beta ",
-    "∂": "\\partial ", "ŷ": "\\hat{y}", "≈": "=", "∇": "\\nabla ", "ᵀ": "^T", "Σ": "\\Sigma ",
-    "\u00a0": " ", "⁻": "^-", "¹": "^1",
+    "∂": "\\partial ", "ŷ": "\\hat{y}", "≈": "=", "≃": "=", "∇": "\\nabla ", "ᵀ": "^T",
+    "Σ": "\\Sigma ", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
 }  # fmt: skip
+SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7",
+                "⁸": "8", "⁹": "9", "⁻": "-", "⁺": "+"}  # fmt: skip
+_SUPERSCRIPT_RUN = re.compile("[%s]+" % "".join(SUPERSCRIPTS))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,7 +192,8 @@ class Token:
 
 _LATEX_TOKEN = re.compile(
     r"(?P<space>\s+)"
-    r"|(?P<num>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"|(?P<num>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"  # 8.21e-2 is one number
+    r"|(?P<tilde>~)"
     r"|(?P<cmd>\\[A-Za-z]+|\\[^A-Za-z])"
     r"|(?P<letter>[A-Za-z])"
     r"|(?P<op>[-+*/^_'(){}\[\]|=,!?&<>:;.])"
@@ -196,23 +212,49 @@ _PLAIN_TOKEN = re.compile(
 
 
 def unicode_free(text: str) -> str:
-    """Unicode mathematics as LaTeX (σ → \\sigma, − → -), so that one grammar reads both."""
+    """Unicode mathematics as LaTeX (σ → \\sigma, − → -, 10⁻² → 10^{-2}), so that one grammar
+    reads both."""
+    text = _SUPERSCRIPT_RUN.sub(lambda m: "^{" + "".join(SUPERSCRIPTS[c] for c in m.group()) + "}",
+                                text)
     return "".join(UNICODE.get(c, c) for c in text)
+
+
+def number_bounds(text: str) -> None:
+    """At most MAX_DIGITS digits, and an exponent a float can hold."""
+    mantissa, _, exponent = text.lower().partition("e")
+    if len(mantissa.replace(".", "")) > MAX_DIGITS:
+        raise MathError(f"a number of more than {MAX_DIGITS} digits")
+    if exponent and (len(exponent.lstrip("+-")) > 3 or abs(int(exponent)) > MAX_EXPONENT):
+        raise MathError(f"a power of ten beyond 10^{MAX_EXPONENT}")
 
 
 def tokenize(text: str, plain: bool = False) -> list[Token]:
     pattern = _PLAIN_TOKEN if plain else _LATEX_TOKEN
     tokens: list[Token] = []
+    gap = -1  # where a thin space (\\, \\; ~) stood since the last token
+    sized = False  # just after \\left or \\right: a "." there is the empty delimiter
     for m in pattern.finditer(text):
         kind = m.lastgroup or ""
-        if kind == "space" or kind == "cmd" and m.group()[1:] in SILENT:
+        word = m.group()[1:] if kind == "cmd" else ""
+        if kind == "tilde" or word in THIN:
+            gap = m.start()
             continue
+        if kind == "space" or word in SILENT:
+            sized = sized if kind == "space" else word in SIZERS
+            continue
+        if sized and kind == "op" and m.group() == ".":  # \\right.
+            sized = False
+            continue
+        sized = False
         if kind == "other":
             raise MathError(f"cannot read {m.group()!r}")
-        if kind == "num" and len(m.group().replace(".", "")) > MAX_DIGITS:
-            raise MathError(f"a number of more than {MAX_DIGITS} digits")
+        if kind == "num":
+            number_bounds(m.group())
+            if gap >= 0 and tokens and tokens[-1].kind == "num":  # 0.7414 \\, 0.1868: a product
+                tokens.append(Token("op", "*", gap))
         if kind == "word" and m.group().startswith("__"):
             raise MathError(f"the name {m.group()!r} is not allowed")
+        gap = -1
         tokens.append(Token(kind, m.group(), m.start()))
         if len(tokens) > MAX_TOKENS:
             raise MathError(f"more than {MAX_TOKENS} symbols in one expression")
@@ -267,10 +309,31 @@ class Parser:
     def parse(self) -> Node:
         if self.tok.kind == "end":
             raise MathError("nothing to read")
-        node = self.expr()
+        node = self.tuple_vector() or self.expr()
         if self.tok.kind != "end":
             raise MathError(f"cannot read past {self.where()}")
         return node
+
+    def tuple_vector(self) -> Matrix | None:
+        """`(0.5933, 0.5969)` or `[0.5933, 0.5969]` as the whole side: a column vector.  Anything
+        else (`(a + b) c`, a single entry) is read again as an expression."""
+        if not self.at("(", "["):
+            return None
+        start, close = self.i, ")" if self.tok.text == "(" else "]"
+        self.take()
+        self.enter()
+        entries = [self.expr()]
+        while self.at(",") and len(entries) <= MAX_MATRIX:
+            self.take()
+            entries.append(self.expr())
+        self.depth -= 1
+        if len(entries) > MAX_MATRIX:
+            raise MathError(f"a vector longer than {MAX_MATRIX}")
+        if len(entries) < 2 or not self.at(close) or self.peek().kind != "end":
+            self.i = start
+            return None
+        self.take()
+        return Matrix(tuple((e,) for e in entries))
 
     def expr(self) -> Node:
         self.enter()
@@ -304,6 +367,10 @@ class Parser:
         while True:
             if self.at("*", "\\cdot", "\\times", "\\ast"):
                 self.take()
+                scientific = self.scientific(factors[-1]) if not divide[-1] else None
+                if scientific is not None:
+                    factors[-1] = scientific
+                    continue
                 factors.append(self.signed())
                 divide.append(False)
             elif self.at("/", "\\div"):
@@ -326,6 +393,28 @@ class Parser:
             else:
                 product.append(f)
         return product[0] if len(product) == 1 else Op("*", tuple(product))
+
+    def scientific(self, mantissa: Node) -> Num | None:
+        """After `8.21 \\times`: `10^{-2}` (or `10^2`, `10^{+2}`) makes one number with the
+        mantissa, "8.21e-2", whose precision is the mantissa's.  Otherwise nothing is taken."""
+        if not (isinstance(mantissa, Num) and "e" not in mantissa.text.lower()
+                and self.tok.kind == "num" and self.tok.text == "10" and self.peek().text == "^"):
+            return None
+        start = self.i
+        self.take()
+        self.take()
+        try:
+            exponent = self.exponent()
+        except MathError:
+            exponent = None
+        sign = ""
+        if isinstance(exponent, Op) and exponent.op == "neg":
+            sign, exponent = "-", exponent.args[0]
+        if isinstance(exponent, Num) and exponent.exact and int(exponent.text) <= MAX_EXPONENT \
+                and not self.at("^"):
+            return Num(f"{mantissa.text}e{sign}{int(exponent.text)}", mantissa.at)
+        self.i = start
+        return None
 
     def signed(self) -> Node:
         if self.at("-"):
@@ -456,7 +545,7 @@ class Parser:
     def command(self) -> Node:
         t = self.take()
         word = t.text[1:]
-        if word in ("frac", "dfrac", "tfrac"):
+        if word in ("frac", "dfrac", "tfrac", "cfrac"):
             return self.fraction(t)
         if word == "sqrt":
             if self.at("["):
@@ -563,7 +652,7 @@ class Parser:
         base, sub, sup = node.key.split("|")
         bar = node.bar or accent in ("bar", "overline")
         if accent and accent not in ("bar", "overline"):
-            base = f"{accent}:{base}"
+            base = f"{SAME_ACCENT.get(accent, accent)}:{base}"
         text = f"\\{command}{{{node.text}}}"
         outer = self.name_from(base, at, text)
         _, out_sub, out_sup = outer.key.split("|")
