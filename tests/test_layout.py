@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "symgrad"
-LAYERS = ["errors", "calculus", "input", "engine", "proof", "analyses", "output", "api", "cli",
+LAYERS = ["errors", "calculus", "input", "engine", "proof", "analyses", "output", "api", "grade", "cli",
           "__main__", "__init__"]
 
 
