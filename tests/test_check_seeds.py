@@ -32,7 +32,8 @@ MISTAKES: dict[str, dict[int, str]] = {
     "001": {58: "J = (38 − 32)², 38 is ŷ of 1(b)", 62: "ŷ = 38 in 1(c)", 66: "ŷ = 38 in 1(c)"},
     "002": {51: "∂ŷ/∂x does not depend on b2 (it does)",
             106: "∂a_1/∂z_1 = σ(z_1): σ where σ' is meant"},
-    "003": {36: "0.3·0.7 + 0.1·0.5 written −0.26", 45: "2(.5) + .1 = 0.2 as written",
+    "003": {32: "W_1 copied without the minus signs of W1[2,1], W1[2,2] and W1[3,2]",
+            36: "0.3·0.7 + 0.1·0.5 written −0.26", 45: "2(.5) + .1 = 0.2 as written",
             67: "a product where an = was meant"},
     "004": {17: "1/(1 + e^{−z_1^{(2)}}) for a_2^{(1)}", 49: "∂J/∂W^{(2)}_{11} for the chain of W^{(1)}"},
 }

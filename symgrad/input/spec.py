@@ -50,6 +50,7 @@ class NetworkSpec:
     loss: str | None
     learning_rate: float | None
     l2: float | None
+    layout: str = "out_in"  # how the file writes weight matrices (a student may write them so)
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,7 @@ def read_network(source: str, top: Reader) -> NetworkSpec:
         loss=loss,
         learning_rate=net.number("learning_rate"),
         l2=net.number("l2"),
+        layout=layout,
     )
 
 
