@@ -25,6 +25,7 @@ removed before the sheet is read, so that the sheet reader sees the format it kn
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -425,12 +426,20 @@ def dependency_entry(source: str, where: str, table: dict[str, Any], question: s
 
 
 # -- written solutions
+#
+# Finding the mathematics is a parser's job: markdown-it-py with mdit-py-plugins' dollarmath
+# (`$...$`, `$$...$$`) for Markdown and .txt, with two small markdown-it rules of the same kind
+# for `\(...\)`, `\[...\]` and `\begin{align}`; pylatexenc's LatexWalker for .tex.  Inside one
+# piece of mathematics the layout (rows, `&`, `\quad`, `\text{...}`, `\boxed{...}`, `\approx`) is
+# read from pylatexenc's nodes too, and written into a copy of the text of the same length (so
+# that offsets still give lines, and the student's own text is what a message shows).  Cutting a
+# side at its `=` and reading the side is mathtext's bounded parser.  The libraries only build
+# trees of the text; nothing runs TeX or anything the student wrote.
 
-MATH_OPEN = re.compile(
-    r"\$\$|\\\[|\\\(|\$|\\begin\{(?P<env>equation|align|alignat|gather|multline|eqnarray|flalign|"
-    r"displaymath|math)(?P<star>\*?)\}(?:\{\d+\})?"
-)
 FRONT_MATTER = re.compile(r"\A\+\+\+[ \t]*\r?\n(?P<body>.*?)\r?\n\+\+\+[ \t]*(?:\r?\n|\Z)", re.S)
+MATH_ENVIRONMENTS = ("equation", "align", "alignat", "gather", "multline", "eqnarray", "flalign",
+                     "displaymath", "math")
+MAX_GROUPS = 100  # braces and environments inside each other, for the LaTeX reader's stack
 
 
 @dataclass
@@ -440,55 +449,324 @@ class Segment:
     end: int
     closed: int  # just past the closing delimiter
     display: bool
+    math: str | None = None  # the content, when it is not text[start:end] (a blockquote's ">")
+
+    def content(self, text: str) -> str:
+        return self.math if self.math is not None else text[self.start:self.end]
 
 
-def math_segments(text: str) -> list[Segment]:
-    """Every piece of mathematics, in order; a delimiter with no end is left as prose."""
-    out: list[Segment] = []
-    i = 0
-    while True:
-        m = MATH_OPEN.search(text, i)
-        if m is None:
-            return out
-        if m.start() > 0 and text[m.start() - 1] == "\\" and m.group().startswith("$"):
-            i = m.end()  # \$ is a dollar sign
-            continue
-        opener = m.group()
-        if m["env"]:
-            close = re.compile(r"\\end\{%s\*?\}" % m["env"])
+def nesting(text: str) -> int:
+    """How deep braces and environments go (a bound checked before the LaTeX reader's
+    recursion, which would otherwise end in a RecursionError)."""
+    depth = deepest = 0
+    for m in re.finditer(r"\\begin\b|\\end\b|\\.|[{}]", text):
+        token = m.group()
+        if token in ("{", "\\begin", "\\(", "\\["):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in ("}", "\\end", "\\)", "\\]"):
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+_MARKDOWN: Any = None
+_LATEX_CONTEXT: Any = None
+
+
+def markdown_reader() -> Any:
+    """CommonMark with dollarmath's `$...$` and `$$...$$`, and LaTeX's own delimiters read by the
+    two rules below.  Indented code is off (a student's indented line is not code) and so is
+    HTML (`<` starts no block of HTML here); fenced code stays code."""
+    global _MARKDOWN
+    if _MARKDOWN is None:
+        from markdown_it import MarkdownIt
+        from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+        md = MarkdownIt("commonmark", {"maxNesting": 20})
+        md.use(dollarmath_plugin, double_inline=True)
+        # mdit-py-plugins' texmath (\( \), \[ \]) and amsmath (\begin{align}) would do, but they
+        # scan to the end of the text for every opening that is never closed (a file of such
+        # lines took minutes), and read them only on lines of their own.  These two rules
+        # remember where a closing is missing.
+        md.block.ruler.before("blockquote", "latex_block", latex_block,
+                              {"alt": ["paragraph", "reference", "blockquote", "list"]})
+        md.inline.ruler.before("escape", "latex_inline", latex_inline)
+        md.disable(["code", "html_block", "html_inline"])
+        _MARKDOWN = md
+    return _MARKDOWN
+
+
+LATEX_OPEN = re.compile(r"\\\(|\\\[|\\begin\{(%s)(\*?)\}" % "|".join(MATH_ENVIRONMENTS))
+
+
+def closing(opening: re.Match[str]) -> str:
+    if opening.group() in ("\\(", "\\["):
+        return "\\)" if opening.group() == "\\(" else "\\]"
+    return "\\end{%s%s}" % (opening.group(1), opening.group(2))
+
+
+def find_closing(env: dict[str, Any], src: str, closer: str, start: int) -> int:
+    """src.find(closer, start), remembering the last answer: the openings of one text are met in
+    order, so that many of them (never closed, or closed far away) cost one scan, not one each."""
+    memo = env.setdefault("symgrad_closing", {})
+    key = (id(src), closer)
+    held = memo.get(key)
+    if held is not None and held[0] is src and held[1] <= start and (held[2] < 0 or start <= held[2]):
+        return held[2]
+    found = src.find(closer, start)
+    memo[key] = (src, start, found)  # holds src, so that its id is not reused meanwhile
+    return found
+
+
+def latex_inline(state: Any, silent: bool) -> bool:
+    """A markdown-it inline rule: `\\( ... \\)`, `\\[ ... \\]` or `\\begin{align} ... \\end{align}`
+    inside a paragraph, as tokens like dollarmath's (`amsmath` holds its environment whole)."""
+    m = LATEX_OPEN.match(state.src, state.pos)
+    if m is None or state.pos > 0 and state.src[state.pos - 1] == "\\":
+        return False
+    closer = closing(m)
+    end = find_closing(state.env, state.src, closer, m.end())
+    if end < 0 or not state.src[m.end():end].strip():
+        return False
+    if not silent:
+        if m.group() in ("\\(", "\\["):
+            token = state.push("math_inline" if m.group() == "\\(" else "math_inline_double",
+                               "math", 0)
+            token.content, token.markup = state.src[m.end():end], m.group()
         else:
-            close = re.compile({"$$": r"\$\$", "\\[": r"\\\]", "\\(": r"\\\)",
-                                "$": r"(?<!\\)\$"}[opener])
-        c = close.search(text, m.end())
-        if c is None or (opener == "$" and "\n\n" in text[m.end():c.start()]):
-            i = m.end()
-            continue
-        out.append(Segment(m.start(), m.end(), c.start(), c.end(), opener not in ("$", "\\(")))
-        i = c.end()
+            token = state.push("amsmath", "math", 0)
+            token.content = state.src[state.pos:end + len(closer)]
+    state.pos = end + len(closer)
+    return True
 
 
-# Commands blanked out (with their braced argument when `True`), separators, and wrappers whose
-# braces are dropped but whose content stays.
-DROP_WITH_ARGUMENT = ("label", "tag", "hspace", "vspace", "color", "textcolor", "colorbox",
-                      "phantom", "hphantom", "vphantom")
-SEPARATORS = ("quad", "qquad", "Rightarrow", "rightarrow", "Longrightarrow", "longrightarrow",
-              "implies", "to", "therefore", "because", "iff", "Leftrightarrow", "bullet",
-              "hfill", "downarrow", "Downarrow", "uparrow", "forall", "mapsto", "leadsto",
-              "xrightarrow", "cdots", "ldots", "dots", "text", "textbf", "mbox", "hbox",
-              "intertext", "textit", "emph", "mid", "Longleftrightarrow", "checkmark")
-COLUMN_SEPARATORS = ("quad", "qquad")
+def latex_block(state: Any, start_line: int, end_line: int, silent: bool) -> bool:
+    """A markdown-it block rule: a line that opens `\\[` or `\\begin{align}` and the lines up to
+    the one that ends with its closing (blank lines and all), as dollarmath's `math_block`, or
+    an `amsmath` token holding the environment whole."""
+    if state.sCount[start_line] - state.blkIndent >= 4:
+        return False
+    begin = state.bMarks[start_line] + state.tShift[start_line]
+    m = LATEX_OPEN.match(state.src, begin)
+    if m is None or m.group() == "\\(":
+        return False
+    closer = closing(m)
+    end = find_closing(state.env, state.src, closer, m.end())
+    if end < 0 or end + len(closer) > state.eMarks[end_line - 1]:
+        return False  # not closed, or closed outside this block (a blockquote's end)
+    line = bisect.bisect_left(state.eMarks, end + len(closer), start_line, end_line)
+    if line >= end_line or state.src[end + len(closer):state.eMarks[line]].strip():
+        return False  # text after the closing: a paragraph's, read by latex_inline
+    if line > start_line and (silent or state.parentType in ("blockquote", "list")):
+        # ending a paragraph, or inside a quote or a list, markdown-it lets a rule look past the
+        # container's last line: only a one-line block then; the rest is the paragraph's, for
+        # latex_inline
+        return False
+    if silent:
+        return True
+    if m.group() == "\\[":
+        token = state.push("math_block", "math", 0)
+        token.markup, first = "\\[", m.end()
+    else:
+        token = state.push("amsmath", "math", 0)
+        first, end = begin, end + len(closer)
+    parts = [state.src[first:min(end, state.eMarks[start_line])]]
+    for k in range(start_line + 1, line + 1):  # each line without its container's prefix
+        parts.append("\n" + state.src[state.bMarks[k]:min(end, state.eMarks[k])])
+    token.content = "".join(parts)
+    token.map = [start_line, line + 1]
+    state.line = line + 1
+    return True
+
+
+def latex_context() -> Any:
+    """pylatexenc's context with no macro taking arguments: `\\text{a}` is a macro followed by a
+    group, read here as such.  So no macro's arguments are parsed behind our back, and the
+    reader's recursion is bounded by the nesting of braces and environments alone."""
+    global _LATEX_CONTEXT
+    if _LATEX_CONTEXT is None:
+        from pylatexenc import macrospec
+
+        db = macrospec.LatexContextDb()
+        db.set_unknown_macro_spec(macrospec.MacroSpec(""))
+        db.set_unknown_environment_spec(macrospec.EnvironmentSpec(""))
+        db.set_unknown_specials_spec(macrospec.SpecialsSpec(""))
+        _LATEX_CONTEXT = db
+    return _LATEX_CONTEXT
+
+
+def latex_nodes(text: str) -> list[Any] | None:
+    """pylatexenc's nodes of `text` (tolerant of unbalanced input), or None when it nests deeper
+    than MAX_GROUPS."""
+    from pylatexenc.latexwalker import LatexWalker, LatexWalkerError
+
+    if nesting(text) > MAX_GROUPS:
+        return None
+    try:
+        nodes, _, _ = LatexWalker(text, latex_context=latex_context(),
+                                  tolerant_parsing=True).get_latex_nodes(pos=0)
+    except RecursionError:  # a backstop: nesting() keeps the reader far from Python's limit
+        return None
+    except LatexWalkerError:  # tolerant parsing records its errors; this is a backstop too
+        return None
+    return [n for n in nodes if n is not None]
+
+
+def markdown_segments(text: str) -> list[Segment]:
+    """Every piece of mathematics of a Markdown (or .txt) document, in order.  markdown-it gives
+    each piece's content and the lines of its block; the piece is then found in the text from
+    there, so that its offsets are exact."""
+    lines = Lines(text)
+    starts = lines.starts + [len(text)]
+    out: list[Segment] = []
+    cursor = 0
+
+    def line_start(k: int | None) -> int:
+        return starts[min(k, len(starts) - 1)] if k is not None else cursor
+
+    def found(token: Any, lo: int, hi: int) -> None:
+        nonlocal cursor
+        markup = token.markup or ""
+        content = token.content or ""
+        if token.type == "amsmath":  # \begin{align} ... \end{align}: the content holds both
+            opener, closer = "", ""
+        elif markup in ("$", "$$"):
+            opener = closer = markup
+        elif markup in ("\\(", "\\["):
+            opener, closer = markup, "\\)" if markup == "\\(" else "\\]"
+        else:
+            return
+        segment = locate(text, content, opener, closer, max(lo, cursor), hi)
+        if segment is None:
+            return
+        if token.type == "amsmath":
+            inner = environment_content(text, segment.opened, segment.closed)
+            if inner is None:
+                return
+            segment = Segment(segment.opened, inner[0], inner[1], segment.closed, True,
+                              None if segment.math is None else
+                              segment.math[inner[0] - segment.start:inner[1] - segment.start])
+        segment.display = markup not in ("$", "\\(")
+        out.append(segment)
+        cursor = segment.closed
+
+    for token in markdown_reader().parse(text):
+        lo = line_start(token.map[0]) if token.map else cursor
+        if token.map:  # a line more: amsmath's map ends a line early ([3, 3] for line 3 alone)
+            hi = line_start(max(token.map[1], token.map[0]) + 1)
+        else:
+            hi = min(len(text), cursor + 4 * len(token.content or "") + 10_000)
+        if token.type == "inline":
+            for child in token.children or []:
+                if child.type.startswith("math"):
+                    found(child, lo, hi)
+        elif token.type.startswith("math") or token.type == "amsmath":
+            found(token, lo, hi)
+    return out
+
+
+def locate(text: str, content: str, opener: str, closer: str, lo: int, hi: int) -> Segment | None:
+    """Where `opener content closer` stands in text[lo:hi].  markdown-it's content drops a
+    container's prefix on each line (a blockquote's ">", a list item's indent), so when the
+    content is not there letter for letter it is found with those prefixes allowed, and the
+    prefixes are blanked in the segment's own copy of the content."""
+    needle = opener + content + closer
+    at = text.find(needle, lo, hi)
+    if at >= 0:
+        return Segment(at, at + len(opener), at + len(needle) - len(closer), at + len(needle), True)
+    pieces = [re.escape(line.strip()) for line in content.split("\n")]
+    pattern = re.escape(opener) + r"[ \t]*" + r"[ \t]*\n[ \t>]*".join(pieces) + r"[ \t]*" + \
+        re.escape(closer)
+    m = re.compile(pattern).search(text, lo, hi)
+    if m is None:
+        return None
+    start, end = m.start() + len(opener), m.end() - len(closer)
+    math = re.sub(r"\n[ \t>]*", lambda p: "\n" + " " * (len(p.group()) - 1), text[start:end])
+    return Segment(m.start(), start, end, m.end(), True, math)
+
+
+def environment_content(text: str, opened: int, closed: int) -> tuple[int, int] | None:
+    """The content of `\\begin{align} ... \\end{align}` (after `{2}` for alignat); None when the
+    environment is not closed."""
+    begin = re.compile(r"\\begin\s*\{([^{}]{1,40})\}(?:\s*\{\d+\})?").match(text, opened, closed)
+    if begin is None:
+        return None
+    name = re.escape(begin.group(1))
+    end = re.compile(r"\\end\s*\{%s\}\s*\Z" % name).search(text, begin.end(), closed)
+    if end is None:
+        return None
+    return begin.end(), end.start()
+
+
+def latex_segments(text: str, source: str) -> tuple[list[Segment], list[tuple[int, int]]]:
+    """Every piece of mathematics of a LaTeX document, in order (`$`, `$$`, `\\( \\)`, `\\[ \\]`,
+    equation, align, align*, gather, multline, ...), and the comments outside them."""
+    from pylatexenc.latexwalker import (LatexCommentNode, LatexEnvironmentNode,
+                                        LatexMathNode)
+
+    nodes = latex_nodes(text)
+    if nodes is None:
+        raise ProblemError(source, "", f"braces or environments nested more than {MAX_GROUPS} "
+                           "levels deep")
+    out: list[Segment] = []
+    comments: list[tuple[int, int]] = []
+    stack = [nodes]
+    while stack:
+        for node in stack.pop():
+            if node is None:
+                continue
+            if isinstance(node, LatexCommentNode):
+                comments.append((node.pos, node.pos + node.len))
+            elif isinstance(node, LatexMathNode):
+                opener, closer = node.delimiters
+                closed = node.pos + node.len
+                if node.len >= len(opener) + len(closer) and text.startswith(closer, closed - len(closer)):
+                    out.append(Segment(node.pos, node.pos + len(opener), closed - len(closer),
+                                       closed, opener not in ("$", "\\(")))
+            elif isinstance(node, LatexEnvironmentNode) and \
+                    node.environmentname.rstrip("*") in MATH_ENVIRONMENTS:
+                inner = environment_content(text, node.pos, node.pos + node.len)
+                if inner is not None:
+                    out.append(Segment(node.pos, inner[0], inner[1], node.pos + node.len, True))
+            elif getattr(node, "nodelist", None):
+                stack.append(node.nodelist)
+    out.sort(key=lambda s: s.opened)
+    return out, comments
+
+
+# The layout inside one piece of mathematics.  Commands blanked out with their braced argument,
+# separators, and wrappers whose braces are dropped but whose content stays.
+DROP_WITH_ARGUMENT = ("label", "tag", "vspace", "color", "textcolor", "colorbox", "phantom",
+                      "hphantom", "vphantom", "textcircled")
+SPACES = ("quad", "qquad", "enspace", "hspace", "hskip")  # between two equations: a new column
+SEPARATORS = ("Rightarrow", "rightarrow", "Longrightarrow", "longrightarrow", "implies", "to",
+              "therefore", "because", "iff", "Leftrightarrow", "bullet", "hfill", "downarrow",
+              "Downarrow", "uparrow", "forall", "mapsto", "leadsto", "xrightarrow", "cdots",
+              "ldots", "dots", "textbf", "hbox", "intertext", "textit", "emph", "mid",
+              "Longleftrightarrow", "checkmark")
+SEPARATORS_WITH_ARGUMENT = ("textbf", "hbox", "intertext", "textit", "emph", "xrightarrow")
+TEXT = ("text", "mathrm", "textrm", "mbox")
 WRAPPERS = ("boxed", "underline", "cancel", "bcancel", "xcancel", "fbox", "framebox",
             "overbrace", "underbrace", "displaystyle", "bm")
 LINKS = ("approx", "leftarrow", "coloneqq", "equiv", "simeq", "doteq", "gets")
 NOT_CLAIMS = ("neq", "ne", "leq", "geq", "le", "ge", "in", "notin", "subset", "propto", "sim",
               "ll", "gg", "lt", "gt")
-LAYOUT_ENVIRONMENTS = ("aligned", "array", "cases", "split", "gathered", "alignedat", "rcases",
-                       "dcases")
+LINK_CHARACTERS = {"≈": "=", "≃": "=", "≔": "=", "≠": "\x03", "≤": "\x03", "≥": "\x03",
+                   "<": "\x03", ">": "\x03"}
 MATRIX_ENVIRONMENTS = ("pmatrix", "bmatrix", "matrix", "Bmatrix", "vmatrix", "Vmatrix",
                        "smallmatrix")
-COLUMN, ROW, BREAK = "\x01", "\x02", ";"
+COLUMN, ROW, BREAK, QUAD = "\x01", "\x02", ";", "\x04"
+SHOWN = "\x05"  # a space to the parser, but shown as written (`\text{about }`, a \quad as a space)
 MARKER_AT_START = re.compile(r"\s*(?:\\textcircled\{(?P<circled>\d+)\}|(?P<number>\d+(?:\.\d+)*)"
                              r"(?P<letter>[a-z])?\s*[.)\]])(?=\s|\\|$)")
+# a piece with nothing that could be a link needs no layout: it holds no claim
+MAY_LINK = re.compile(r"=|[≈≃≔]|\\(?:approx|leftarrow|coloneqq|equiv|simeq|doteq|gets|text|"
+                      r"mathrm|textrm|mbox)\b")
+EQUATION_TAG = re.compile(r"\(\s*(?:\d+(?:\.\d+)*[a-z]?|\*+|[ivx]+)\s*\)")
+# a \quad inside one expression: after an operator, or before one (`0.15 \cdot 0.05 \quad + 0.35`)
+OPEN_END = re.compile(r"(?:[-+*/^_(]|\\cdot|\\times|\\div)\Z")
+OPEN_START = re.compile(r"[-+*/^_)]|\\(?:cdot|times|div)(?![A-Za-z])")
+NUMBER_AHEAD = re.compile(r"\s*[-+−]?\s*(?:\d|\.\d)")
 
 
 def blank(chars: list[str], start: int, end: int, fill: str = " ") -> None:
@@ -499,153 +777,271 @@ def blank(chars: list[str], start: int, end: int, fill: str = " ") -> None:
         chars[start] = fill
 
 
-def matching_brace(text: str, opening: int) -> int:
-    """The offset of the } that closes the { at `opening` (or -1)."""
-    depth = 0
-    for k in range(opening, min(len(text), opening + 20_000)):
-        c = text[k]
-        if c == "\\":
-            continue
-        if c == "{" and (k == 0 or text[k - 1] != "\\"):
-            depth += 1
-        elif c == "}" and (k == 0 or text[k - 1] != "\\"):
-            depth -= 1
-            if depth == 0:
-                return k
-    return -1
-
-
 def prepare(math: str) -> str:
     """The mathematics with layout removed, of the same length (so offsets still give lines):
-    separators become ; (and \\quad a new column), rows become a row mark, wrappers vanish."""
-    chars = list(math)
-    matrix_depth = 0
-    k = 0
-    n = len(math)
-    while k < n:
-        c = math[k]
-        if c == "%" and (k == 0 or math[k - 1] != "\\"):  # a TeX comment, to the end of the line
-            stop = math.find("\n", k)
-            stop = n if stop < 0 else stop
-            blank(chars, k, stop)
-            k = stop
-            continue
-        if c == "&" and matrix_depth == 0:
-            chars[k] = " "
-        if c == ":" and math.startswith(":=", k):
-            chars[k] = " "
-        if c != "\\":
-            k += 1
-            continue
-        if math.startswith("\\\\", k):
-            if matrix_depth == 0:
-                chars[k], chars[k + 1] = ROW, " "
-                m = re.match(r"\\\\\s*\[[^\]]{0,20}\]", math[k:])  # \\[2pt]
+    separators become ; (and \\quad between two equations a new column), rows become a row mark,
+    wrappers vanish, \\approx and \\text{or} become =.  Read from pylatexenc's nodes."""
+    if not MAY_LINK.search(math):
+        return math
+    nodes = latex_nodes(math)
+    if nodes is None:  # nested too deeply: left as it is, and unreadable as a formula
+        return math
+    layout = Layout(math)
+    layout.run(nodes, "layout")
+    return layout.resolved()
+
+
+class Layout:
+    """One walk over the nodes of a piece of mathematics.  `level` is "layout" at the top (and
+    inside aligned, array, \\boxed{...}), "matrix" inside pmatrix and the like (its & and \\\\
+    stay), and "inner" inside any other braces (a fraction's parts, a subscript), where only
+    comments and wrappers are removed."""
+
+    def __init__(self, math: str) -> None:
+        self.math = math
+        self.chars = list(math)
+        self.quads: dict[int, int] = {}  # where each \quad (or \hspace{...}) starts and ends
+
+    def hide(self, start: int, end: int) -> None:
+        for k in range(start, end):
+            if self.chars[k] != "\n":
+                self.chars[k] = SHOWN
+
+    def blank(self, start: int, end: int, fill: str = " ") -> None:
+        blank(self.chars, start, end, fill)
+
+    def unwrap(self, group: Any, level: str) -> None:
+        """A group's braces blanked, its content read at `level`."""
+        self.blank(group.pos, group.pos + 1)
+        end = group.pos + group.len
+        if self.math[end - 1:end] == "}":
+            self.blank(end - 1, end)
+        self.run(group.nodelist or [], level)
+
+    def run(self, nodes: list[Any], level: str) -> None:
+        from pylatexenc.latexwalker import (LatexCharsNode, LatexCommentNode,
+                                            LatexEnvironmentNode, LatexGroupNode,
+                                            LatexMacroNode)
+
+        opened: list[tuple[int, int, str]] = []  # \left and its delimiter, for one-sided pairs
+        i = 0
+        while i < len(nodes):
+            node = nodes[i]
+            i += 1
+            if node is None:
+                continue
+            if isinstance(node, LatexCommentNode):
+                self.blank(node.pos, node.pos + node.len)
+            elif isinstance(node, LatexCharsNode):
+                if level != "matrix":
+                    self.characters(node.pos, node.pos + node.len, level)
+            elif isinstance(node, LatexGroupNode):
+                self.run(node.nodelist or [], "inner")
+            elif isinstance(node, LatexEnvironmentNode):
+                self.environment(node, level)
+            elif isinstance(node, LatexMacroNode):
+                i = self.macro(nodes, i, node, level, opened)
+
+    def characters(self, start: int, end: int, level: str) -> None:
+        math, chars = self.math, self.chars
+        for k in range(start, end):
+            c = math[k]
+            if c == "&":
+                chars[k] = " "
+            elif level == "layout":
+                if c == ":" and math.startswith(":=", k):
+                    chars[k] = " "
+                elif c in LINK_CHARACTERS:
+                    chars[k] = LINK_CHARACTERS[c]
+
+    def environment(self, node: Any, level: str) -> None:
+        from pylatexenc.latexwalker import LatexGroupNode
+
+        name = node.environmentname.rstrip("*")
+        end = node.pos + node.len
+        inner = environment_content(self.math, node.pos, end)
+        body = [n for n in node.nodelist or [] if n is not None]
+        if name in MATRIX_ENVIRONMENTS:  # kept whole, for mathtext's matrix
+            self.run(body, "matrix")
+            return
+        begin = re.compile(r"\\begin\s*\{[^{}]*\}").match(self.math, node.pos)
+        self.blank(node.pos, begin.end() if begin else node.pos)
+        if name in ("array", "alignedat", "alignat") and body and isinstance(body[0], LatexGroupNode):
+            self.blank(body[0].pos, body[0].pos + body[0].len)  # {l} {cc} {2}
+            body = body[1:]
+        if inner is not None:
+            self.blank(inner[1], end)
+        self.run(body, "layout" if level == "layout" else "inner")
+
+    def skip(self, nodes: list[Any], i: int, pattern: str) -> int:
+        """Past nodes[i] when it is characters of `pattern` before a group (an optional argument
+        or a star, which this context gives no macro)."""
+        from pylatexenc.latexwalker import LatexCharsNode
+
+        node = nodes[i] if i < len(nodes) else None
+        if isinstance(node, LatexCharsNode) and self.group_after(nodes, i + 1) is not None and \
+                re.fullmatch(pattern, self.math[node.pos:node.pos + node.len]):
+            return i + 1
+        return i
+
+    def group_after(self, nodes: list[Any], i: int) -> Any:
+        from pylatexenc.latexwalker import LatexGroupNode
+
+        node = nodes[i] if i < len(nodes) else None
+        if isinstance(node, LatexGroupNode) and node.delimiters == ("{", "}"):
+            return node
+        return None
+
+    def macro(self, nodes: list[Any], i: int, node: Any, level: str,
+              opened: list[tuple[int, int, str]]) -> int:
+        """Handles one macro; returns the index of the next node to read."""
+        word, start = node.macroname, node.pos
+        end = start + node.len
+        math = self.math
+        if word == "\\":
+            if level != "matrix":
+                self.chars[start] = ROW
+                self.chars[start + 1] = " "
+                m = re.compile(r"\s*\[[^\]]{0,20}\]").match(math, start + 2)  # \\[2pt]
                 if m:
-                    blank(chars, k + 2, k + m.end())
-            k += 2
-            continue
-        m = re.match(r"\\([A-Za-z]+)\*?", math[k:])
-        if m is None:
-            k += 2
-            continue
-        word, end = m.group(1), k + m.end()
-        if word in ("begin", "end"):
-            e = re.match(r"\{(\w+)\*?\}", math[end:])
-            env = e.group(1) if e else ""
-            if env in MATRIX_ENVIRONMENTS:
-                matrix_depth += 1 if word == "begin" else -1
-                k = end + (e.end() if e else 0)
-                continue
-            stop = end + (e.end() if e else 0)
-            if word == "begin" and env in ("array", "alignedat"):
-                a = re.match(r"\s*\{[^{}]{0,40}\}", math[stop:])
-                stop += a.end() if a else 0
-            blank(chars, k, stop)
-            k = stop
-            continue
-        if word in ("text", "mathrm", "textrm", "mbox") and end < n and math[end] == "{":
-            close = matching_brace(math, end)
-            if close > 0:
-                inner = math[end + 1:close].strip().lower()
-                before = math[:k].rstrip()
-                after = math[close + 1:].lstrip()
-                if inner in ("or", "or equivalently", "i.e.", "which is"):
-                    blank(chars, k, close + 1, "=")
-                elif inner in ("new", "old") and before.endswith("(") and after.startswith(")"):
-                    open_at = len(before) - 1
-                    close_at = close + 1 + (len(math[close + 1:]) - len(after))
-                    blank(chars, open_at, close_at + 1, "'" if inner == "new" else " ")
-                elif inner in FUNCTIONS or word == "mathrm" and re.fullmatch(r"[a-z]", inner):
-                    pass  # \text{ReLU}(x): a function, read by the parser
-                elif after.startswith("=") and not re.search(r"[^\s;\x01]", "".join(chars[:k])[-1:] or ";"):
-                    blank(chars, k, close + 1, "?")  # \text{error} = ...: a name we cannot map
-                else:
-                    blank(chars, k, close + 1, BREAK)
-                k = close + 1
-                continue
-        if word in DROP_WITH_ARGUMENT and end < n and math[end] in "{[":
-            stop = end
-            while stop < n and math[stop] in "{[":
-                close = matching_brace(math, stop) if math[stop] == "{" else math.find("]", stop)
-                if close < 0:
-                    break
-                stop = close + 1
-                if word not in ("textcolor", "colorbox"):
-                    break
-            blank(chars, k, stop)
-            k = stop
-            continue
+                    self.blank(start + 2, m.end())
+            return i
+        if word in DROP_WITH_ARGUMENT:
+            i = self.skip(nodes, i, r"\*")  # \vspace*{1em}
+            self.blank(start, nodes[i - 1].pos + nodes[i - 1].len)
+            group = self.group_after(nodes, i)
+            if group is not None:
+                self.blank(group.pos, group.pos + group.len)
+                i += 1
+                second = self.group_after(nodes, i)
+                if word in ("textcolor", "colorbox") and second is not None:
+                    self.unwrap(second, level)  # \textcolor{red}{x}: x stays
+                    i += 1
+            return i
         if word in WRAPPERS:
-            blank(chars, k, end)
-            if end < n and math[end] == "{":
-                close = matching_brace(math, end)
-                if close > 0:
-                    chars[end] = " "
-                    chars[close] = " "
-                    if word in ("underbrace", "overbrace"):
-                        s = re.match(r"\s*[_^]\s*\{", math[close + 1:])
-                        if s:
-                            inner_close = matching_brace(math, close + s.end())
-                            if inner_close > 0:
-                                blank(chars, close + 1, inner_close + 1)
-            k = end
-            continue
+            self.blank(start, end)
+            group = self.group_after(nodes, i)
+            if group is not None:
+                self.unwrap(group, level)
+                i += 1
+                if word in ("underbrace", "overbrace"):  # the note under the brace goes too
+                    m = re.compile(r"\s*[_^]\s*").match(math, group.pos + group.len)
+                    note = self.group_after(nodes, i + 1) if m else None
+                    if note is not None and nodes[i].pos + nodes[i].len == note.pos:
+                        self.blank(group.pos + group.len, note.pos + note.len)
+                        i += 2
+            return i
+        if level != "layout":
+            return i
+        if word in TEXT:
+            group = self.group_after(nodes, i)
+            if group is not None:
+                self.text(word, start, group)
+                return i + 1
+        if word in SPACES:
+            stop = end
+            k = self.skip(nodes, i, r"\*")  # \hspace*{1cm}
+            group = self.group_after(nodes, k)
+            if word == "hspace" and group is not None:
+                stop, i = group.pos + group.len, k + 1
+            self.blank(start, stop, QUAD)
+            self.quads[start] = stop
+            return i
         if word in SEPARATORS:
             stop = end
-            if word in ("text", "textbf", "mbox", "hbox", "intertext", "textit", "emph", "xrightarrow") \
-                    and end < n and math[end] in "{[":
-                close = matching_brace(math, end) if math[end] == "{" else -1
-                stop = close + 1 if close > 0 else end
-                if word == "xrightarrow" and stop < n and math[stop] == "{":
-                    close = matching_brace(math, stop)
-                    stop = close + 1 if close > 0 else stop
-            blank(chars, k, stop, COLUMN if word in COLUMN_SEPARATORS else BREAK)
-            k = stop
-            continue
+            if word in SEPARATORS_WITH_ARGUMENT:
+                k = self.skip(nodes, i, r"\s*\[[^\]]{0,40}\]\s*")  # \xrightarrow[below]{above}
+                group = self.group_after(nodes, k)
+                if group is not None:
+                    stop, i = group.pos + group.len, k + 1
+            self.blank(start, stop, BREAK)
+            return i
         if word in LINKS:
-            blank(chars, k, end, "=")
+            self.blank(start, end, "=")
         elif word in NOT_CLAIMS:
-            blank(chars, k, end, "\x03")
-        elif word == "textcircled" and end < n and math[end] == "{":
-            close = matching_brace(math, end)
-            if close > 0:
-                blank(chars, k, close + 1)
-                k = close + 1
+            self.blank(start, end, "\x03")
+        elif word in ("left", "right"):
+            self.sized(word, start, end, opened)
+        return i
+
+    def text(self, word: str, start: int, group: Any) -> None:
+        """\\text{...}: a link ("or"), an update ("(\\text{new})"), a function's name, a name we
+        cannot map, words around a number (`= \\text{about } 0.082`), or a separator."""
+        math, chars = self.math, self.chars
+        close = group.pos + group.len - 1
+        inner = math[group.pos + 1:close].strip().lower()
+        before = math[:start].rstrip()
+        after = math[close + 1:].lstrip()
+        k = start - 1
+        while k >= 0 and chars[k].isspace():
+            k -= 1
+        previous = chars[k] if k >= 0 else ""
+        if inner in ("or", "or equivalently", "i.e.", "which is"):
+            self.blank(start, close + 1, "=")
+        elif inner in ("new", "old") and before.endswith("(") and after.startswith(")"):
+            open_at = len(before) - 1
+            close_at = close + 1 + (len(math[close + 1:]) - len(after))
+            self.blank(open_at, close_at + 1, "'" if inner == "new" else " ")
+        elif inner in FUNCTIONS or word == "mathrm" and re.fullmatch(r"[a-z]", inner):
+            pass  # \text{ReLU}(x): a function, read by the parser
+        elif after.startswith("=") and previous in ("", ";", COLUMN):
+            self.blank(start, close + 1, "?")  # \text{error} = ...: a name we cannot map
+        elif not inner or previous == "=" and NUMBER_AHEAD.match(math, close + 1):
+            self.hide(start, close + 1)  # = \text{about } 0.082: the number
+        else:
+            self.blank(start, close + 1, BREAK)
+
+    def sized(self, word: str, start: int, end: int, opened: list[tuple[int, int, str]]) -> None:
+        """`\\left| ... \\right.`: a bar on one side only is layout (a column's rule), not an
+        absolute value; two-sided pairs are left to the parser."""
+        m = re.compile(r"\s*(\\[A-Za-z]+|\\.|.)").match(self.math, end)
+        if m is None:
+            return
+        delimiter = m.group(1)
+        if word == "left":
+            opened.append((start, m.end(), delimiter))
+        elif opened:
+            left_start, left_end, left_delimiter = opened.pop()
+            if delimiter == "." and left_delimiter != ".":
+                self.blank(left_start, left_end, BREAK)
+                self.blank(start, m.end())
+
+    def resolved(self) -> str:
+        """Each \\quad a new column between two equations (`h_1 = ... \\quad h_2 = ...`) or beside
+        nothing, a break beside punctuation or before an equation's number, and a space otherwise
+        (`0.15 \\cdot 0.05 \\quad + 0.35` is one sum)."""
+        chars = self.chars
+        marks = [k for k, c in enumerate(chars) if c in (ROW, BREAK, COLUMN, QUAD)]
+        for n, k in enumerate(marks):
+            if chars[k] != QUAD:
                 continue
-        k = end
-    return "".join(chars)
+            a = marks[n - 1] + 1 if n else 0
+            b = marks[n + 1] if n + 1 < len(marks) else len(chars)
+            left, right = "".join(chars[a:k]).strip(), "".join(chars[k + 1:b]).strip()
+            if left and right and (OPEN_END.search(left) or OPEN_START.match(right)):
+                self.hide(k, self.quads[k])  # `0.15 \\cdot 0.05 \\quad + 0.35`: one sum
+            elif any(c in left for c in "=\x03") and any(c in right for c in "=\x03"):
+                chars[k] = COLUMN
+            elif not left or not right:  # `\textcircled{2} \quad W_1 = ...`: a column, as ever
+                chars[k] = COLUMN
+            elif re.fullmatch(r"[,;:.]+", left) or re.fullmatch(r"[,;:.]+", right) or \
+                    EQUATION_TAG.fullmatch(right):
+                chars[k] = BREAK
+            else:
+                self.hide(k, self.quads[k])
+        return "".join(chars)
 
 
 def split_top(text: str, separators: str) -> list[tuple[int, int]]:
-    """Spans of `text` between separators that sit outside braces."""
+    """Spans of `text` between separators that sit outside braces (`\\;` is a space, not a
+    separator)."""
     spans, depth, start = [], 0, 0
     for k, c in enumerate(text):
         if c == "{" and (k == 0 or text[k - 1] != "\\"):
             depth += 1
         elif c == "}" and (k == 0 or text[k - 1] != "\\"):
             depth = max(depth - 1, 0)
-        elif c in separators and depth == 0:
+        elif c in separators and depth == 0 and (k == 0 or text[k - 1] != "\\"):
             spans.append((start, k))
             start = k + 1
     spans.append((start, len(text)))
@@ -654,14 +1050,15 @@ def split_top(text: str, separators: str) -> list[tuple[int, int]]:
 
 def comma_pieces(text: str) -> list[tuple[int, int]]:
     """`x = .5, y = 1, w_1 = .2`: split at commas outside braces and parentheses, but only when
-    at least two of the pieces are equations."""
+    at least two of the pieces are equations.  A thin space `\\,` is no comma."""
     spans, depth, start = [], 0, 0
     for k, c in enumerate(text):
-        if c in "{([" and (k == 0 or text[k - 1] != "\\"):
+        escaped = k > 0 and text[k - 1] == "\\"
+        if c in "{([" and not escaped:
             depth += 1
-        elif c in "})]" and (k == 0 or text[k - 1] != "\\"):
+        elif c in "})]" and not escaped:
             depth = max(depth - 1, 0)
-        elif c == "," and depth == 0:
+        elif c == "," and depth == 0 and not escaped:
             spans.append((start, k))
             start = k + 1
     spans.append((start, len(text)))
@@ -695,6 +1092,7 @@ class Event:
 def read_written(text: str, source: str, layout: list[tuple[str, list[str]]]) -> Answers:
     symbols: dict[str, str] = {}
     symbol_text: dict[str, str] = {}
+    text = re.sub(r"\r\n?", "\n", text).replace("\x00", "\ufffd")  # as markdown-it reads it
     front = FRONT_MATTER.match(text)
     if front:
         try:
@@ -706,16 +1104,26 @@ def read_written(text: str, source: str, layout: list[tuple[str, list[str]]]) ->
             raise ProblemError(source, "+++ front matter", "expected only a [check.symbols] table")
         symbols, symbol_text = read_symbols(check.get("symbols", {}), source, "check.symbols")
         text = re.sub(r"[^\n]", " ", text[:front.end()]) + text[front.end():]
+    prose_text = text
+    if source.lower().endswith(".tex"):
+        segments, comments = latex_segments(text, source)
+        if comments:  # a comment is not the student's answer: "% does not depend" says nothing
+            chars = list(text)
+            for a, b in comments:
+                blank(chars, a, b)
+            prose_text = "".join(chars)
+    else:
+        segments = markdown_segments(text)
     lines = Lines(text)
     events: list[Event] = []
-    segments = math_segments(text)
     prose_start = 0
+    heads = 0  # pieces that begin a statement of their own: more than MAX_STATEMENTS is refused
     for seg in [*segments, Segment(len(text), len(text), len(text), len(text), False)]:
-        for m in re.finditer(r"[^\n]+", text[prose_start:seg.opened]):
+        for m in re.finditer(r"[^\n]+", prose_text[prose_start:seg.opened]):
             events.append(Event(prose_start + m.start(), "prose", m.group()))
         if seg.start >= len(text):
             break
-        math = text[seg.start:seg.end]
+        math = seg.content(text)
         marker = MARKER_AT_START.match(math)
         shift = 0
         if marker and seg.display:
@@ -729,11 +1137,16 @@ def read_written(text: str, source: str, layout: list[tuple[str, list[str]]]) ->
                     a = r0 + c0 + b0
                     piece = prepared[a:r0 + c0 + b1]
                     for p0, p1 in comma_pieces(piece):
+                        part = piece[p0:p1]
+                        if "=" in part and "\x03" not in part and part.split("=", 1)[0].strip():
+                            heads += 1
+                            if heads > MAX_STATEMENTS:
+                                raise ProblemError(source, "", f"more than {MAX_STATEMENTS} statements")
                         events.append(Event(seg.start + a + p0, "piece",
-                                            (piece[p0:p1], math[a + p0:a + p1], column,
+                                            (part, math[a + p0:a + p1], column,
                                              not seg.display)))
         prose_start = seg.closed
-    return build_written(events, lines, source, layout, symbols, symbol_text, text)
+    return build_written(events, lines, source, layout, symbols, symbol_text, prose_text)
 
 
 LINE_MARKER = re.compile(
@@ -857,7 +1270,8 @@ def element(prepared: str, original: str, line: int) -> Element:
         elif p not in " " + BREAK + COLUMN + ROW:
             kept.append(o)
     shown = " ".join("".join(kept).split()).lstrip(",;:& ").rstrip(".,;:& ")
-    text = prepared.replace(COLUMN, " ").replace(BREAK, " ").strip().rstrip(".,;:").strip()
+    text = prepared.replace(COLUMN, " ").replace(BREAK, " ").replace(SHOWN, " ")
+    text = text.strip().rstrip(".,;:").strip()
     if text == "?" and "\\text" in original:  # \text{error} = ...: words as a name
         words = " ".join(re.sub(r"\\text\s*\{([^{}]*)\}", r"\1", original).split())
         return Element(words, line, None, f"{words!r} is words, not a name of the problem")

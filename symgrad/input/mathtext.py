@@ -607,6 +607,9 @@ class Parser:
         return Call(function, (self.power(),), derivative, text)
 
     def fraction(self, t: Token) -> Node:
+        if not self.at("{") and self.tok.kind == "num" and re.fullmatch(r"[0-9]{2}", self.tok.text):
+            digits = self.take()  # \frac12 is \frac{1}{2}
+            return Op("/", (Num(digits.text[0], digits.at), Num(digits.text[1], digits.at + 1)))
         start = self.i
         top_text = self.braced_text().strip()
         bottom_text = self.braced_text().strip()
