@@ -16,6 +16,8 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 # line → what is wrong there, as the document is written
 MISTAKES: dict[str, dict[int, str]] = {
     "000": {
+        38: "the expansion of line 35 is wrong (w_{11}b_1 for w_{31}b_1, w_{12}w_{32}x_1 for "
+            "w_{21}w_{32}x_1, ...), and y is not w_{11}x_1 + w_{12}x_2 + b_1 in the figure's names",
         50: "σ(1.5) = 0.9176 (it is 0.8176)",
         58: "σ(0.5(0.9176) + 1(0.9959) − 1) is not σ(0.4047): 0.9176 where 0.8176 was used",
         94: "w̄_j2 = −0.07854, the value of w̄_j1 (the column is shifted)",

@@ -62,35 +62,46 @@ def read_notation(answers: Answers, scopes: list[Scope], fixed: Iterable[str]) -
                 scope.names[key] = target
                 scope.conventional.add(key)
         own = [st for st in written if st.question in (None, scope.question) or not scope.question]
-        learnt: dict[str, dict[str, list[int]]] = {}  # key → target → lines
-        texts: dict[str, str] = {}
-        for st in own:
-            for key, target, text in definitions(st, scope):
-                learnt.setdefault(key, {}).setdefault(target, []).append(st.line)
-                texts.setdefault(key, text)
-        for key, targets in learnt.items():
-            if key in fixed:
-                continue
-            if len(targets) > 1:
-                where = " and ".join(f"{t} (line {lines[0]})" for t, lines in targets.items())
-                scope.ambiguous[key] = f"{texts[key]} is used for two things: {where}"
-                entries.append(SymbolEntry(texts[key], key, "", "definitions", scope.question,
-                                           scope.label, scope.ambiguous[key]))
-                continue
-            (target, lines), = targets.items()
-            sheet = scope.names.get(key) if key not in scope.conventional else None
-            if sheet is not None and sheet != target:  # never judge against a guess
-                scope.ambiguous[key] = (f"{texts[key]} is {target} by your definition (line "
-                                        f"{lines[0]}) but {sheet} in the sheet's notation")
-                entries.append(SymbolEntry(texts[key], key, "", "definitions", scope.question,
-                                           scope.label, scope.ambiguous[key]))
-                continue
-            scope.names[key] = target
-            scope.conventional.discard(key)
-            entries.append(SymbolEntry(texts[key], key, target, f"definition (line {lines[0]})",
-                                       scope.question, scope.label))
+        for _ in range(2):  # a second reading: net_{h1} = 0.15·0.05 + ... names net_{h1}, and
+            # then net_{h1} = w_1 i_1 + ... names w_1
+            entries += learn(own, scope, fixed)
         entries += by_value(own, scope)
     return tuple(entries)
+
+
+def learn(own: list[Statement], scope: Scope, fixed: set[str]) -> list[SymbolEntry]:
+    """One reading of the definitions into the scope's table; what it learnt, as entries."""
+    entries: list[SymbolEntry] = []
+    learnt: dict[str, dict[str, list[int]]] = {}  # key → target → lines
+    texts: dict[str, str] = {}
+    for st in own:
+        for key, target, text in definitions(st, scope):
+            learnt.setdefault(key, {}).setdefault(target, []).append(st.line)
+            texts.setdefault(key, text)
+    for key, targets in learnt.items():
+        if key in fixed or key in scope.ambiguous:
+            continue
+        if len(targets) > 1:
+            where = " and ".join(f"{t} (line {lines[0]})" for t, lines in targets.items())
+            scope.ambiguous[key] = f"{texts[key]} is used for two things: {where}"
+            entries.append(SymbolEntry(texts[key], key, "", "definitions", scope.question,
+                                       scope.label, scope.ambiguous[key]))
+            continue
+        (target, lines), = targets.items()
+        sheet = scope.names.get(key) if key not in scope.conventional else None
+        if sheet is not None and sheet != target:  # never judge against a guess
+            scope.ambiguous[key] = (f"{texts[key]} is {target} by your definition (line "
+                                    f"{lines[0]}) but {sheet} in the sheet's notation")
+            entries.append(SymbolEntry(texts[key], key, "", "definitions", scope.question,
+                                       scope.label, scope.ambiguous[key]))
+            continue
+        if scope.names.get(key) == target and key not in scope.conventional:
+            continue  # known already (the sheet's, or the first reading's)
+        scope.names[key] = target
+        scope.conventional.discard(key)
+        entries.append(SymbolEntry(texts[key], key, target, f"definition (line {lines[0]})",
+                                   scope.question, scope.label))
+    return entries
 
 
 def by_value(statements: list[Statement], scope: Scope) -> list[SymbolEntry]:
@@ -157,10 +168,13 @@ def definitions(st: Statement, scope: Scope) -> list[tuple[str, str, str]]:
     nodes = [scope.graph.by_name[known]] if known in scope.graph.by_name else \
         [] if known is not None else list(scope.graph.nodes)
     out: list[tuple[str, str, str]] = []
-    for element in st.elements[1:]:
+    # the first side is the definition; the sides after it are steps of a computation, whose
+    # slips (σ(z_2) = 1/(1 + e^{-z_1})) must not rename anything
+    for element in st.elements[1:2]:
         node = element.node
-        if node is None or not any(isinstance(n, (Name, Call)) for n in walk(node)):
-            continue
+        if node is None or isinstance(node, (Num, Name)) or known is not None and \
+                not any(isinstance(n, (Name, Call)) for n in walk(node)):
+            continue  # numbers alone say which node an unknown head is, and nothing more
         if any(isinstance(n, Name) and (n.bar or n.updated) for n in walk(node)):
             continue
         # the names the sheet (or convention) gives hold first; only when nothing fits so is
@@ -185,12 +199,43 @@ def definitions(st: Statement, scope: Scope) -> list[tuple[str, str, str]]:
     return out
 
 
+def without_ones(student: Node) -> Node:
+    """A product with its factors 1 left out (b_1 * 1, the bias's input written out)."""
+    if isinstance(student, Op) and student.op == "*":
+        kept = [a for a in student.args if not (isinstance(a, Num) and a.exact and a.value == 1)]
+        if len(kept) < len(student.args):
+            return kept[0] if len(kept) == 1 else Op("*", tuple(kept)) if kept else student
+    return student
+
+
+def logistic_argument(student: Node) -> Node | None:
+    """x when the student wrote the logistic function out: 1/(1 + e^{-x})."""
+    if not (isinstance(student, Op) and student.op == "/" and isinstance(student.args[0], Num)
+            and student.args[0].value == 1):
+        return None
+    bottom = student.args[1]
+    if not (isinstance(bottom, Op) and bottom.op == "+" and len(bottom.args) == 2):
+        return None
+    one, power = bottom.args
+    if isinstance(power, Num):
+        one, power = power, one
+    if not (isinstance(one, Num) and one.value == 1 and isinstance(power, Call)
+            and power.function == "exp" and len(power.args) == 1):
+        return None
+    inner = power.args[0]
+    return inner.args[0] if isinstance(inner, Op) and inner.op == "neg" else None
+
+
 def unify(student: Node, expr: sympy.Expr, bound: dict[str, str], graph: Graph,
           known: Callable[[str], str | None]) -> bool:
     """Whether the student's side has the shape of `expr` (a node's expression over its parents),
     with each of their names standing for one node; `bound` collects the names (and must stay
     consistent, and agree with `known`, the names already given).  A node's own expression is
     looked into when the student writes it out."""
+    student = without_ones(student)
+    inside = logistic_argument(student)
+    if inside is not None and getattr(expr, "func", None) is act.sigmoid:
+        return unify(inside, expr.args[0], bound, graph, known)
     if isinstance(expr, sympy.Symbol) and expr in graph.by_symbol:
         node = graph.by_symbol[expr]
         if isinstance(student, Name) and not student.key.startswith("="):
@@ -259,6 +304,7 @@ def conventions(graph: Graph, layers: int) -> dict[str, str]:
     out: dict[str, str] = {}
     if "L" in names:
         out.update({f"{b}||": "L" for b in LOSS_NAMES})
+        out.update({f"{b}|total|": "L" for b in LOSS_NAMES})
     outputs = sorted(n for n in names if n.startswith("yhat["))
     for n in outputs:
         k = n[5:-1]
@@ -274,6 +320,7 @@ def conventions(graph: Graph, layers: int) -> dict[str, str]:
     for n in names:
         if n.startswith("x[") and n.endswith("]"):
             out[f"x|{n[2:-1]}|"] = n
+            out[f"i|{n[2:-1]}|"] = n  # i_1, i_2: inputs, as many worked examples name them
         if n.startswith("z") and "[" in n and layers:
             layer, unit = n[1:n.index("[")], n[n.index("[") + 1:-1]
             for sup in (f"[{layer}]", f"({layer})"):

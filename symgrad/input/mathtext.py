@@ -534,6 +534,9 @@ class Parser:
         return tuple(args)
 
     def letter(self) -> Node:
+        word = self.word_before_subscript()
+        if word is not None:  # net_{h1}, out_{o1}, target_{o1}: one name, as students mean it
+            return self.after_name(self.name_from(word.text, word.at, word.text))
         t = self.take()
         if t.text == "e" and self.at("^"):  # e^{x}
             self.take()
@@ -541,6 +544,25 @@ class Parser:
         if t.text == "e" and not self.at("_"):
             return Const("e")
         return self.after_name(self.name_from(t.text, t.at, t.text))
+
+    def word_before_subscript(self) -> Token | None:
+        """Three or more letters written together and followed at once by a subscript
+        (`net_{h1}`): taken as one name rather than a product of letters.  Plain text mode and
+        shorter runs (`xy_1` is x·y₁) are left alone."""
+        if self.plain:
+            return None
+        j, text = self.i, ""
+        while self.tokens[j].kind == "letter" and (j == self.i or self.tokens[j].at ==
+                                                      self.tokens[j - 1].at + 1):
+            text += self.tokens[j].text
+            j += 1
+        after = self.tokens[j]
+        if len(text) < 3 or after.kind != "op" or after.text != "_" or \
+                after.at != self.tokens[j - 1].at + 1:
+            return None
+        start = self.tokens[self.i].at
+        self.i = j
+        return Token("letter", text, start)
 
     def command(self) -> Node:
         t = self.take()
