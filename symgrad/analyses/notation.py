@@ -62,10 +62,13 @@ def read_notation(answers: Answers, scopes: list[Scope], fixed: Iterable[str]) -
                 scope.names[key] = target
                 scope.conventional.add(key)
         own = [st for st in written if st.question in (None, scope.question) or not scope.question]
-        for _ in range(2):  # a second reading: net_{h1} = 0.15·0.05 + ... names net_{h1}, and
-            # then net_{h1} = w_1 i_1 + ... names w_1
-            entries += learn(own, scope, fixed)
-        entries += by_value(own, scope)
+        for _ in range(12):  # read again while it teaches something: net_{h1} = 0.15·0.05 + ...
+            # names net_{h1}, then net_{h1} = w_1 i_1 + ... names w_1, then out_{h1} = σ(net_{h1});
+            # values only when definitions teach nothing more
+            more = learn(own, scope, fixed) or by_value(own, scope)
+            entries += more
+            if not more:
+                break
     return tuple(entries)
 
 
@@ -139,17 +142,18 @@ def by_value(statements: list[Statement], scope: Scope) -> list[SymbolEntry]:
             continue
         found.setdefault(head.key, {}).setdefault(name, st.line)
         texts.setdefault(head.key, head.text.rstrip("'"))
-    out = []
+    # one name at a time, the first in the document: the definitions may name the rest
     for key, targets in found.items():
         if len(targets) > 1:
             scope.ambiguous[key] = f"{texts[key]} has the values of {' and of '.join(targets)}"
-            continue
+            return [SymbolEntry(texts[key], key, "", "values", scope.question, scope.label,
+                                scope.ambiguous[key])]
         (name, line), = targets.items()
         scope.names[key] = name
         scope.from_value[key] = line
-        out.append(SymbolEntry(texts[key], key, name, f"value (line {line})", scope.question,
-                               scope.label))
-    return out
+        return [SymbolEntry(texts[key], key, name, f"value (line {line})", scope.question,
+                            scope.label)]
+    return []
 
 
 def definitions(st: Statement, scope: Scope) -> list[tuple[str, str, str]]:
@@ -169,9 +173,13 @@ def definitions(st: Statement, scope: Scope) -> list[tuple[str, str, str]]:
         [] if known is not None else list(scope.graph.nodes)
     out: list[tuple[str, str, str]] = []
     # the first side is the definition; the sides after it are steps of a computation, whose
-    # slips (σ(z_2) = 1/(1 + e^{-z_1})) must not rename anything
-    for element in st.elements[1:2]:
+    # slips (σ(z_2) = 1/(1 + e^{-z_1})) must not rename anything.  Only a side of numbers alone
+    # (0.15·0.05 + 0.2·0.1 + 0.35) may still say which node an unknown head is.
+    for k, element in enumerate(st.elements[1:]):
         node = element.node
+        if k and (known is not None or node is None or
+                  any(isinstance(n, (Name, Call, Partial)) for n in walk(node))):
+            continue
         if node is None or isinstance(node, (Num, Name)) or known is not None and \
                 not any(isinstance(n, (Name, Call)) for n in walk(node)):
             continue  # numbers alone say which node an unknown head is, and nothing more
@@ -182,10 +190,13 @@ def definitions(st: Statement, scope: Scope) -> list[tuple[str, str, str]]:
         def sheet(key: str) -> str | None:
             return scope.engine_name(Name(key, "", 0))
 
+        def value(name: str) -> float | None:
+            return None if scope.symbolic else scope.expected(name)[0]
+
         matches = []
         for candidate in nodes:
             bound: dict[str, str] = {head.key: candidate.name}
-            if candidate.expr is not None and unify(node, candidate.expr, bound, scope.graph, sheet):
+            if candidate.expr is not None and unify(node, candidate.expr, bound, scope.graph, sheet, value):
                 matches.append(bound)
         if not matches and known in scope.graph.by_name and nodes[0].expr is not None:
             bound = {head.key: known}
@@ -227,7 +238,8 @@ def logistic_argument(student: Node) -> Node | None:
 
 
 def unify(student: Node, expr: sympy.Expr, bound: dict[str, str], graph: Graph,
-          known: Callable[[str], str | None]) -> bool:
+          known: Callable[[str], str | None], value: Callable[[str], float | None] = lambda n: None,
+          ) -> bool:
     """Whether the student's side has the shape of `expr` (a node's expression over its parents),
     with each of their names standing for one node; `bound` collects the names (and must stay
     consistent, and agree with `known`, the names already given).  A node's own expression is
@@ -235,7 +247,7 @@ def unify(student: Node, expr: sympy.Expr, bound: dict[str, str], graph: Graph,
     student = without_ones(student)
     inside = logistic_argument(student)
     if inside is not None and getattr(expr, "func", None) is act.sigmoid:
-        return unify(inside, expr.args[0], bound, graph, known)
+        return unify(inside, expr.args[0], bound, graph, known, value)
     if isinstance(expr, sympy.Symbol) and expr in graph.by_symbol:
         node = graph.by_symbol[expr]
         if isinstance(student, Name) and not student.key.startswith("="):
@@ -247,12 +259,12 @@ def unify(student: Node, expr: sympy.Expr, bound: dict[str, str], graph: Graph,
             return True
         if isinstance(student, Name):
             return student.key[1:] == node.name
-        if isinstance(student, Num):
-            value = graph.values.get(expr)
-            return value is not None and abs(float(value) - student.value) <= student.half_unit
+        if isinstance(student, Num):  # a given number, or a rounding of the node's value
+            number = graph.values.get(expr) if node.expr is None else value(node.name)
+            return number is not None and abs(abs(float(number)) - student.value) <= student.half_unit
         if node.expr is not None:  # the student wrote the node out: look inside
             trial = dict(bound)
-            if unify(student, node.expr, trial, graph, known):
+            if unify(student, node.expr, trial, graph, known, value):
                 bound.update(trial)
                 return True
         return False
@@ -268,28 +280,28 @@ def unify(student: Node, expr: sympy.Expr, bound: dict[str, str], graph: Graph,
                 return False
         elif function is None or expr.func is not function:
             return False
-        return unify(student.args[0], expr.args[0], bound, graph, known)
+        return unify(student.args[0], expr.args[0], bound, graph, known, value)
     if isinstance(student, Op):
         if student.op == "neg":
-            return expr.could_extract_minus_sign() and unify(student.args[0], -expr, bound, graph, known)
+            return expr.could_extract_minus_sign() and unify(student.args[0], -expr, bound, graph, known, value)
         kind = {"+": sympy.Add, "*": sympy.Mul}.get(student.op)
         if kind is None or not isinstance(expr, kind) or len(expr.args) != len(student.args) \
                 or len(student.args) > MAX_TERMS:
             return False
-        return matched(list(student.args), list(expr.args), bound, graph, known)
+        return matched(list(student.args), list(expr.args), bound, graph, known, value)
     return False
 
 
 def matched(students: list[Node], exprs: list[sympy.Expr], bound: dict[str, str], graph: Graph,
-            known: Callable[[str], str | None]) -> bool:
+            known: Callable[[str], str | None], value: Callable[[str], float | None]) -> bool:
     """The terms of a sum (or factors of a product) matched one to one, in some order."""
     if not students:
         return True
     first = students[0]
     for k, expr in enumerate(exprs):
         trial = dict(bound)
-        if unify(first, expr, trial, graph, known) and \
-                matched(students[1:], exprs[:k] + exprs[k + 1:], trial, graph, known):
+        if unify(first, expr, trial, graph, known, value) and \
+                matched(students[1:], exprs[:k] + exprs[k + 1:], trial, graph, known, value):
             bound.clear()
             bound.update(trial)
             return True

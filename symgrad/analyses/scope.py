@@ -124,6 +124,10 @@ class Scope:
         """The engine's name for a student's name: their own table, the sheet's notation, the
         engine's plain names; [l] and (l) are taken for each other, and w for W."""
         key = name.key
+        if key.startswith("=grad "):  # an answer file's gradient by a bare name
+            by = key[len("=grad "):]
+            gradient = str(PartialName(self.graph.output or "L", by))
+            return gradient if self.has(by) and self.has(gradient) else None
         if key.startswith("="):
             return key[1:] if self.has(key[1:]) else None
         candidates = [key]

@@ -382,7 +382,10 @@ def part_entries(source: str, where: str, table: dict[str, Any], question: str |
                 raise ProblemError(source, f"{at}.{str(key)[:60]!r}", "expected a name such as \"W2[1,1]\"")
             line = finder.line(key)
             element = answer_element(source, f"{at}.{key}", value, line)
-            head = Element(prefix + key, line, Name("=" + prefix + key.replace(" ", ""), key, 0))
+            # "gradients": {"W2[1,1]": ...} means the gradient by W2[1,1], as "dL/dW2[1,1]" does
+            mark = "grad " if section == "gradients" and "/" not in key else prefix
+            shown = f"∂/∂{key}" if mark == "grad " else prefix + key
+            head = Element(shown, line, Name("=" + mark + key.replace(" ", ""), shown, 0))
             out.append(Statement((head, element), question, part))
     return out
 
