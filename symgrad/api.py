@@ -116,7 +116,9 @@ class Solution(engine.Solution):
         return Explained(self, key)
 
     def sheet(self) -> sheets.Sheet:
-        return sheets.sheet_of(self, self.notation, self.precision)
+        from symgrad.analyses.variants import prose_with_values
+
+        return prose_with_values(sheets.sheet_of(self, self.notation, self.precision))
 
     def to_json(self) -> dict[str, Any]:
         return solution_json(self, self.notation)
@@ -190,7 +192,9 @@ def solve(problem: str | Path | ProblemSpec | SheetSpec | dict[str, Any]) -> Any
         spec = problem
     else:
         spec = load_sheet(problem)
-    return present(sheets.solve_sheet(spec))
+    from symgrad.analyses.variants import prose_with_values
+
+    return present(prose_with_values(sheets.solve_sheet(spec)))
 
 
 def compile(problem: str | Path | ProblemSpec | dict[str, Any]) -> Compiled:  # noqa: A001

@@ -16,6 +16,12 @@ a time.  A draw is kept when it meets every condition:
 The first n draws kept, in the order drawn, are the variants: the same seed always gives the
 same variants, and asking for fewer gives the first of them.  Only the kept draws become
 Solutions (the sheet's own derivations with the variant's numbers), ready to render.
+
+The learning rate may be drawn too (`eta = { choose = [0.1, 0.5] }`, or `learning_rate`): it is
+an input of the programs like a leaf, and each update is θ − η ∂L/∂θ with the variant's η.  Prose
+that prints a quantity's number with `\\val{NAME}` (input/prose.py) is written again for each
+variant with its own numbers (`prose_with_values`); a number written out in prose that equals the
+problem's own value of something drawn is reported (`stale_literals`), as it would go stale.
 """
 
 from __future__ import annotations
@@ -37,12 +43,16 @@ from symgrad.engine.compiled import definitions_of, standard_outputs, straight_l
 from symgrad.engine.solution import Solution
 from symgrad.errors import ProblemError, SymgradError
 from symgrad.input import limits
+from symgrad.input.names import Partial
+from symgrad.input.prose import literals, printed_number, values as value_names, with_values
 from symgrad.input.spec import LayerSpec, ProblemSpec
 from symgrad.input.variantspec import Condition, Draw, VariantsSpec
 
 BATCH = 1024  # draws per batch: fixed, so that -n 10 gives the first 10 of -n 100
 BATCH_NUMBERS = 4_000_000  # numbers of one batch at most (32 MB): a large network draws fewer
 KEPT_NUMBERS = 20_000_000  # numbers kept for the variants in all (160 MB): n × numbers a variant
+RATE = "eta"  # the learning rate's name among the drawn values (`eta` or `learning_rate`)
+RATE_NAMES = ("eta", "learning_rate")
 SATURATION = {"sigmoid": 4.0, "tanh": 2.0}  # |z| beyond which a unit is saturated
 LABELS = {
     "finite": "a value is not finite",
@@ -91,16 +101,19 @@ class Variants:
     draws: int  # draws made in all
     rejected: dict[str, int]  # condition label → draws that failed it (a draw may fail several)
     spread: dict[str, tuple[float, float, float]]  # answer key → (min, median, max)
-    drawn: tuple[str, ...]  # the drawn leaf names, in order
+    drawn: tuple[str, ...]  # the drawn leaf names, in order ("eta" for the learning rate)
+    warnings: tuple[str, ...] = ()  # numbers written out in prose that a variant would leave stale
 
     def report(self) -> str:
-        """The stress report: the draws each condition rejected, and each answer's spread."""
+        """The stress report: the draws each condition rejected, each answer's spread, and a
+        warning line for each number written out in prose that equals something drawn."""
         lines = [f"{len(self.variants)} variants from {self.draws} draws (seed {self.seed})",
                  "draws rejected, by condition (a draw may fail several):"]
         lines += [f"  {label}: {count}" for label, count in self.rejected.items()]
         lines.append("answers: min / median / max")
         lines += [f"  {key}: {low:.6g} / {mid:.6g} / {high:.6g}"
                   for key, (low, mid, high) in self.spread.items()]
+        lines += self.warnings
         return "\n".join(lines) + "\n"
 
 
@@ -157,7 +170,10 @@ class Program:
         adjoints = {s.name: s for s, _ in definitions_of(solution)
                     if s.name in solution.adjoint_values}
         self.adjoints = tuple(adjoints)
-        outputs = standard_outputs(solution) + [adjoints[n] for n in self.adjoints]
+        # the update θ − η ∂L/∂θ is worked out after the program, so that η can be drawn
+        outputs = standard_outputs(solution)[:len(self.values) + len(self.gradients)]
+        outputs += [adjoints[n] for n in self.adjoints]
+        self.steps = tuple((n, str(Partial(graph.output, n))) for n in self.updated)
         self.factors: list[tuple[str, int, int]] = []  # (gradient key, path, factor)
         for key, g in solution.gradients.items():
             for p, path in enumerate(g.derivation.paths or ()):
@@ -166,6 +182,16 @@ class Program:
                     outputs.append(f.expr)
         self.leaves, self.function = straight_line(solution, outputs, "variants")
         self.defaults = {graph.by_symbol[s].name: float(v) for s, v in graph.values.items()}
+        self.rate = None if graph.learning_rate is None else float(graph.learning_rate)
+        # what it takes: its leaves, and the learning rate when it has one
+        rated = self.rate is not None and RATE not in self.leaves
+        self.inputs = self.leaves + ((RATE,) if rated else ())
+
+    def default(self, name: str) -> float:
+        """The problem's own value of an input (a leaf, or the learning rate)."""
+        if name == RATE and name not in self.defaults and self.rate is not None:
+            return self.rate
+        return self.defaults[name]
 
     @property
     def names(self) -> list[str]:
@@ -177,19 +203,28 @@ class Program:
     def __call__(self, given: Mapping[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
         """Every output by name ("values" keys, gradient keys, "updated W", "delta dL/dz",
         "factor KEY P K"), each an array of `size`."""
-        arguments = []
+        arguments = {}
         for name in self.leaves:
             if name in given:
-                arguments.append(given[name])
+                arguments[name] = given[name]
             elif name in self.defaults:
-                arguments.append(np.full(size, self.defaults[name]))
+                arguments[name] = np.full(size, self.defaults[name])
             else:
                 raise SymgradError(f"variants: {name} has no value; give it in [data] or draw it "
                                    "in [variants]")
         with np.errstate(all="ignore"):
-            results = self.function(*arguments)
-        return {n: np.broadcast_to(np.asarray(r, dtype=float), (size,))
-                for n, r in zip(self.names, results)}
+            results = self.function(*arguments.values())
+        computed = [*self.values, *self.gradients, *(f"delta {n}" for n in self.adjoints),
+                    *(f"factor {k} {p} {f}" for k, p, f in self.factors)]
+        out = {n: np.broadcast_to(np.asarray(r, dtype=float), (size,))
+               for n, r in zip(computed, results)}
+        if self.steps:
+            eta = given[RATE] if RATE in given and RATE not in self.leaves else self.rate
+            with np.errstate(all="ignore"):
+                for name, key in self.steps:
+                    out[f"updated {name}"] = np.broadcast_to(
+                        np.asarray(arguments[name] - eta * out[key], dtype=float), (size,))
+        return {n: out[n] for n in self.names}
 
 
 class Sampler:
@@ -222,7 +257,7 @@ class Sampler:
         """`size` draws (of a full batch drawn, so that the generator moves the same way
         whatever the size): the drawn values, every part's numbers, and which pass."""
         given = {k: v[:size] for k, v in draw_batch(rng, self.quantities, self.size).items()}
-        outs = [program({l: given[l] for l in program.leaves if l in given}, size)
+        outs = [program({l: given[l] for l in program.inputs if l in given}, size)
                 for program in self.programs]
         ok = np.ones(size, dtype=bool)
         for label, check in self.checks:
@@ -238,6 +273,7 @@ def draw_variants(sheet: Sheet, spec: VariantsSpec, n: int, seed: int) -> Varian
         raise ProblemError(spec.source, "-n", f"expected 1 to {limits.VARIANTS} variants, got {n}")
     sampler = Sampler(sheet, spec)
     drawn = sampler.drawn
+    valued = check_values(sheet)  # every \val{} name known, before any draw
     if n * sampler.width > KEPT_NUMBERS:
         raise ProblemError(spec.source, "-n", f"{n} variants of {sampler.width} numbers each: "
                            f"symgrad keeps at most {KEPT_NUMBERS} numbers; ask for fewer variants")
@@ -271,13 +307,14 @@ def draw_variants(sheet: Sheet, spec: VariantsSpec, n: int, seed: int) -> Varian
         raise VariantsError(spec.source, "variants", f"only {len(kept)} of {n} variants meet the "
                             f"conditions in {made} draws (rejected by {why or 'nothing'})")
     width = len(str(n))
-    variants = [variant_of(sheet, f"v{k:0{width}d}", given, sampler.parts, outs)
+    variants = [variant_of(sheet, f"v{k:0{width}d}", given, sampler.parts, outs, valued)
                 for k, (given, outs) in enumerate(kept, 1)]
     spread = {}
     for answer in variants[0].answers:
         values = np.array([v.answers[answer] for v in variants])
         spread[answer] = (float(values.min()), float(np.median(values)), float(values.max()))
-    return Variants(sheet, tuple(variants), seed, made, rejected, spread, drawn)
+    return Variants(sheet, tuple(variants), seed, made, rejected, spread, drawn,
+                    tuple(stale_literals(sheet, drawn)))
 
 
 def resolve(spec: VariantsSpec, parts: Sequence[Part]) -> list[Quantity]:
@@ -288,15 +325,19 @@ def resolve(spec: VariantsSpec, parts: Sequence[Part]) -> list[Quantity]:
         for node in part.solution.graph.nodes:  # type: ignore[union-attr]
             if node.expr is None:
                 leaves[node.name] = None
+    rated = any(part.solution.graph.learning_rate is not None for part in parts)  # type: ignore[union-attr]
     quantities: list[Quantity] = []
     taken: dict[str, str] = {}
     for draw in spec.draws:
+        if draw.name in RATE_NAMES and draw.name not in leaves:
+            quantities.append(rate_quantity(spec, draw, rated, RATE in leaves, taken))
+            continue
         if draw.name in leaves:
             members = [draw.name]
         else:
             members = [l for l in leaves if l.startswith(draw.name + "[")]
         if not members:
-            families = sorted({l.split("[")[0] for l in leaves})
+            families = sorted({l.split("[")[0] for l in leaves}) + (["eta"] if rated else [])
             raise ProblemError(spec.source, draw.field, f"no quantity named {draw.name!r} to draw "
                                f"(the problem's are {', '.join(families)})")
         for leaf in members:
@@ -325,6 +366,26 @@ def resolve(spec: VariantsSpec, parts: Sequence[Part]) -> list[Quantity]:
                 draw = replace(draw, options=tuple(tuple(zip(*o)) for o in draw.options))
         quantities.append(Quantity(draw, tuple(members), shape))
     return quantities
+
+
+def rate_quantity(spec: VariantsSpec, draw: Draw, rated: bool, clash: bool,
+                  taken: dict[str, str]) -> Quantity:
+    """`eta = { choose = [0.1, 0.5] }` (or `learning_rate`): the learning rate of every part
+    that has one, drawn as one number."""
+    if not rated:
+        raise ProblemError(spec.source, draw.field, "the problem has no learning rate to draw: "
+                           "give network.learning_rate (or graph.learning_rate)")
+    if clash:
+        raise ProblemError(spec.source, draw.field, "the graph has a leaf named eta: draw it as "
+                           "eta, and the learning rate not at all")
+    if draw.whole:
+        raise ProblemError(spec.source, f"{draw.field}.choose", "expected numbers: the learning "
+                           "rate is one number")
+    if RATE in taken:
+        raise ProblemError(spec.source, draw.field, f"the learning rate is drawn twice (also by "
+                           f"{taken[RATE]})")
+    taken[RATE] = draw.field
+    return Quantity(draw, (RATE,), ())
 
 
 def draw_batch(rng: np.random.Generator, quantities: Sequence[Quantity], size: int) -> dict[str, np.ndarray]:
@@ -401,11 +462,11 @@ def requirement(spec: VariantsSpec, condition: Condition, parts: Sequence[Part],
     """A `require` condition, checked in every part that has all the names it uses."""
     where = []
     for k, program in enumerate(programs):
-        known = {*program.values, *program.gradients, *program.leaves}
+        known = {*program.values, *program.gradients, *program.inputs}
         if all(name in known for name in condition.names):
             where.append(k)
     if not where:
-        everything = {n for p in programs for n in (*p.values, *p.gradients, *p.leaves)}
+        everything = {n for p in programs for n in (*p.values, *p.gradients, *p.inputs)}
         missing = [n for n in condition.names if n not in everything]
         names = sorted({n for p in programs for n in (*p.values, *p.gradients)})
         what = (f"no quantity named {missing[0]}" if missing
@@ -418,7 +479,7 @@ def requirement(spec: VariantsSpec, condition: Condition, parts: Sequence[Part],
         for k in where:
             program = programs[k]
             env = {name: given[name] if name in given else
-                   outs[k][name] if name in outs[k] else np.float64(program.defaults[name])
+                   outs[k][name] if name in outs[k] else np.float64(program.default(name))
                    for name in condition.names}
             with np.errstate(all="ignore"):
                 results.append(np.asarray(numeric(condition.relation, env), dtype=bool))
@@ -463,15 +524,18 @@ def numeric(expr: sympy.Basic, env: Mapping[str, Any]) -> Any:
 
 
 def variant_of(sheet: Sheet, vid: str, given: dict[str, float], parts: Sequence[Part],
-               outs: Sequence[Mapping[str, float]]) -> Variant:
+               outs: Sequence[Mapping[str, float]], valued: bool = True) -> Variant:
     """The sheet with one variant's numbers: each part's Solution renumbered, its analyses that
-    depend on the numbers (equivalent layer, matrix form) worked out again."""
+    depend on the numbers (equivalent layer, matrix form) worked out again, and its prose's
+    \\val{} printed with them (`valued`: the prose has some)."""
     renumbered: dict[int, Part] = {}
     for part, out in zip(parts, outs):
         renumbered[id(part)] = renumber_part(part, given, out)
     questions = tuple(replace(q, parts=tuple(renumbered.get(id(p), p) for p in q.parts))
                       for q in sheet.questions)
     new = replace(sheet, title=f"{sheet.title}, variant {vid[1:]}", questions=questions)
+    if valued:
+        new = prose_with_values(new)
     answers = {a.key: float(answer_value(part.solution, a))  # type: ignore[arg-type]
                for part, _, found in answers_of(new) for a in found}
     return Variant(vid, given, new, answers)
@@ -484,6 +548,9 @@ def renumber_part(part: Part, given: Mapping[str, float], out: Mapping[str, floa
     mine = {name: v for name, v in given.items() if name in graph.by_name}
     values = {**{s: v for s, v in graph.values.items()},
               **{graph.by_name[name].symbol: v for name, v in mine.items()}}
+    rate = graph.learning_rate
+    if RATE in given and RATE not in graph.by_name and rate is not None:
+        rate = given[RATE]
     gradients = {}
     for key, g in solution.gradients.items():
         factors = None
@@ -491,9 +558,9 @@ def renumber_part(part: Part, given: Mapping[str, float], out: Mapping[str, floa
             factors = tuple(tuple(out[f"factor {key} {p} {k}"] for k in range(len(path)))
                             for p, path in enumerate(g.derivation.paths))
         gradients[key] = replace(g, value=out[key], factor_values=factors)
-    spec = respecified(part.problem, mine)
+    spec = respecified(part.problem, mine, rate)
     new = replace(
-        solution, spec=spec, graph=replace(graph, values=values),
+        solution, spec=spec, graph=replace(graph, values=values, learning_rate=rate),
         values={n: out[n] for n in solution.values}, gradients=gradients,
         updated={n: out[f"updated {n}"] for n in solution.updated},
         adjoint_values={**solution.adjoint_values,
@@ -508,8 +575,13 @@ def renumber_part(part: Part, given: Mapping[str, float], out: Mapping[str, floa
     return renewed
 
 
-def respecified(spec: ProblemSpec, given: Mapping[str, float]) -> ProblemSpec:
-    """The problem as the file would state this variant: drawn weights, biases and data in."""
+def respecified(spec: ProblemSpec, given: Mapping[str, float], rate: float | None = None) -> ProblemSpec:
+    """The problem as the file would state this variant: drawn weights, biases, data and
+    learning rate in."""
+    if rate is not None and spec.network is not None and rate != spec.network.learning_rate:
+        spec = replace(spec, network=replace(spec.network, learning_rate=rate))
+    if rate is not None and spec.graph is not None and rate != spec.graph.learning_rate:
+        spec = replace(spec, graph=replace(spec.graph, learning_rate=rate))
     if not given:
         return spec
     data = dict(spec.data)
@@ -536,3 +608,138 @@ def respecified(spec: ProblemSpec, given: Mapping[str, float]) -> ProblemSpec:
         if any(v is not None for v in new):
             data[name] = new
     return replace(spec, network=replace(network, layers=tuple(layers)), data=data)
+
+
+Prose = Callable[[str, str, list[Solution], list[Solution]], str]
+
+
+def map_prose(sheet: Sheet, change: Prose) -> Sheet:
+    """The sheet with each piece of prose (title, author, every text, remark and note) replaced
+    by change(field, text, near, scope): `near` the solutions of the problem it is about (a
+    part's own, else its question's; every one for the title), `scope` those and then the rest,
+    where its names are looked up.  The same sheet when nothing changed."""
+    every = [p.solution for q in sheet.questions for p in q.parts if p.solution is not None]
+    changed = False
+
+    def one(field: str, text: str, near: list[Solution]) -> str:
+        nonlocal changed
+        scope = near + [s for s in every if all(s is not n for n in near)]
+        new = change(field, text, near or every, scope)
+        changed |= new is not text
+        return new
+
+    title, author = one("title", sheet.title, every), one("author", sheet.author, every)
+    questions = []
+    for n, q in enumerate(sheet.questions, 1):
+        own = [p.solution for p in q.parts if p.solution is not None]
+        at = f"question[{n}]"
+        parts = []
+        for k, p in enumerate(q.parts, 1):
+            near = [p.solution] if p.solution is not None else own
+            text, remark, note = (one(f"{at}.part[{k}].{f}", getattr(p, f), near)
+                                  for f in ("text", "remark", "note"))
+            parts.append(replace(p, text=text, remark=remark, note=note))
+        text, note = (one(f"{at}.{f}", getattr(q, f), own) for f in ("text", "note"))
+        questions.append(replace(q, text=text, note=note, parts=tuple(parts)))
+    if not changed:
+        return sheet
+    return replace(sheet, title=title, author=author, questions=tuple(questions))
+
+
+def check_values(sheet: Sheet) -> bool:
+    """Whether the sheet's prose prints any number with \\val{}; ProblemError (one line) for a
+    name that no problem in reach has.  The numbers themselves may still be symbolic (a leaf
+    that [variants] draws need not be given)."""
+    found = False
+
+    def note(text: str, number: Callable[[str], str | None]) -> str:
+        nonlocal found
+        for name in value_names(text):
+            found = True
+            number(name)
+        return text
+
+    prose_with_values(sheet, numbers=False, write=note)
+    return found
+
+
+def prose_with_values(sheet: Sheet, numbers: bool = True,
+                      write: Callable[[str, Callable[[str], str | None]], str] = with_values) -> Sheet:
+    """The sheet with each \\val{NAME} of its prose printed as that quantity's number, at the
+    sheet's precision: a given value (W2[1,1], x[1], eta) as given, a computed one (z2[1], L,
+    dL/dW2[1,1]) with its zeros.  A quantity with no number (a symbolic leaf) is printed as its
+    symbol, as \\q{NAME}.  A name that no problem in reach has is one line (ProblemError);
+    with `numbers` False only the names are checked (a gradient may still be symbolic)."""
+    def change(field: str, text: str, near: list[Solution], scope: list[Solution]) -> str:
+        if "\\val" not in text:
+            return text
+
+        def number(name: str) -> str | None:
+            for solution in scope:
+                found = quantity_value(solution, name)
+                if found is None:
+                    continue
+                value, given = found
+                if isinstance(value, sympy.Basic) and value.is_Number:
+                    value = int(value) if value.is_Integer else float(value)  # type: ignore[arg-type]
+                if not is_number(value):
+                    if "/" in name and numbers:
+                        raise ProblemError(sheet.source, field, f"\\val{{{name}}}: {name} has no "
+                                           "number in this problem (its values are symbolic)")
+                    return None
+                return printed_number(value, sheet.precision, keep_zeros=not given)
+            names = sorted({n for s in scope for n in (*s.values, *s.gradients,
+                                                       *(v.name for v in s.graph.nodes))})
+            example = ", ".join(names[:5]) or "none: this prose has no problem"
+            raise ProblemError(sheet.source, field, f"\\val{{{name}}}: no quantity of that name "
+                               f"(names here: {example}, ...; eta for the learning rate)")
+
+        return write(text, number)
+
+    return map_prose(sheet, change)
+
+
+def quantity_value(solution: Solution, name: str) -> tuple[Any, bool] | None:
+    """(the value of a quantity named as in the JSON, whether it is given), or None when the
+    problem has none of that name.  `eta` is the learning rate (as for \\q{eta})."""
+    graph = solution.graph
+    if name == "eta" and graph.learning_rate is not None:
+        return graph.learning_rate, True
+    if name in solution.gradients:
+        return solution.gradients[name].value, False
+    if name in solution.values:
+        return solution.values[name], False
+    node = graph.by_name.get(name)
+    if node is not None and node.expr is None:
+        return graph.values.get(node.symbol, node.symbol), True
+    return None
+
+
+def stale_literals(sheet: Sheet, drawn: Sequence[str]) -> list[str]:
+    """A warning line for each number written out in prose (not with \\val{}) that equals the
+    problem's own value of a quantity [variants] draws: every variant would state that number,
+    whatever it drew."""
+    warnings: list[str] = []
+
+    def change(field: str, text: str, near: list[Solution], scope: list[Solution]) -> str:
+        bases: dict[str, float] = {}
+        for solution in near:
+            for name in drawn:
+                found = quantity_value(solution, name)
+                if found is not None and (is_number(found[0]) or (
+                        isinstance(found[0], sympy.Basic) and found[0].is_Number)):
+                    bases.setdefault(name, float(found[0]))
+        seen = set()
+        for written, candidates in literals(text):
+            names = [n for n, base in bases.items()
+                     if any(math.isclose(base, c, rel_tol=1e-12, abs_tol=1e-300) for c in candidates)]
+            if names and written not in seen:
+                seen.add(written)
+                listed = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+                warnings.append(f"warning: {sheet.source}: {field}: {written} is written out, "
+                                f"but [variants] draws {listed} (the problem's {written}): write "
+                                f"\\val{{{names[0]}}} so that each variant states its own")
+        return text
+
+    map_prose(sheet, change)
+    return warnings

@@ -7,11 +7,21 @@ by what formulas in a question need and is harmless in math mode: relations (= <
 spacing (\\, \\;), \\{ \\} \\|, the operators \\sum \\log \\exp \\max ..., \\frac and \\sqrt with
 their arguments, and \\left/\\right in pairs.  `\\q{W2[1,1]}` names one of symgrad's quantities;
 the answer key prints it in the sheet's notation (the name is checked once the problem is built).
+
+`\\val{W2[1,1]}` (in mathematics or in text) prints a quantity's number instead: a given value
+(`W2[1,1]`, `x[1]`, `eta`), a computed one (`z2[1]`, `L`) or a gradient (`dL/dW2[1,1]`), by its
+JSON name.  Only the name is read from the file, and only when it has a name's grammar; the number
+is printed by symgrad (`with_values`, once the problem is solved, and again for each exam variant),
+so nothing in the braces ever reaches TeX.  `literals` finds the numbers written out instead, so
+that `symgrad variants` can report one that a variant would leave stale.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
+from collections.abc import Callable
 
 from symgrad.errors import ProblemError
 from symgrad.input.latexcheck import MAX_LENGTH, ONE_ARGUMENT, TOKEN, checked_math
@@ -36,6 +46,13 @@ STAND_IN = {"\\|": "|", "\\{": "(", "\\}": ")", "\\,": " ", "\\;": " ", "\\:": "
             "\\ ": " "} | dict.fromkeys("=<>;:!?", "+")  # harmless in math: checked as "+"
 QUANTITY = re.compile(r"\\q\{([^{}$]*)\}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[\d+(?:,\d+)*\])?\Z")
+VALUE = re.compile(r"\\val\{([^{}$\\]*)\}")  # \val{W2[1,1]}: a quantity's number
+VALUE_MACRO = re.compile(r"\\val(?![A-Za-z])")  # every one must start a VALUE with a good name
+_NODE = r"[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+(?:,[0-9]+)*\])?"
+VALUE_NAME = re.compile(rf"(?:d{_NODE}/d{_NODE}|{_NODE})\Z")  # W2[1,1], L, eta, dL/dW2[1,1]
+MAX_VALUE_NAME = 100
+# A number as written: 0.15, 3, .5 (not the 2 of W2, x_1 or 1e-3's e-3; a sign is looked for apart)
+LITERAL = re.compile(r"(?<![A-Za-z0-9_.\[\\])(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?![0-9A-Za-z_\]]|\.[0-9])")
 
 
 def segments(text: str) -> list[tuple[bool, str]]:
@@ -73,10 +90,139 @@ def checked_prose(source: str, field: str, text: str) -> str:
         parts = segments(text)
     except ValueError as error:
         raise ProblemError(source, field, str(error)) from None
-    for is_math, math in parts:
+    for is_math, piece in parts:
+        check_values(source, field, piece)
         if is_math:
-            check_math(source, field, math)
+            check_math(source, field, piece)
     return text
+
+
+def check_values(source: str, field: str, piece: str) -> None:
+    """Every `\\val` in a piece of prose is `\\val{NAME}`, NAME a quantity's JSON name."""
+    for m in VALUE_MACRO.finditer(piece):
+        found = VALUE.match(piece, m.start())
+        name = found[1].replace(" ", "") if found else ""
+        if not (found and len(name) <= MAX_VALUE_NAME and VALUE_NAME.match(name)):
+            shown = piece[m.start():m.start() + 40]
+            shown = shown if shown.isprintable() else repr(shown)  # one line, whatever it holds
+            raise ProblemError(source, field, f"in {shown}{'...' if len(piece) > m.start() + 40 else ''}: "
+                               "expected \\val{NAME}, NAME a quantity such as W2[1,1], x[1], eta, "
+                               "L or dL/dW2[1,1]")
+
+
+def values(text: str) -> list[str]:
+    """The names (spaces dropped) that `text` (checked prose) prints the numbers of, \\val{...}."""
+    return [m[1].replace(" ", "") for _, piece in segments(text) for m in VALUE.finditer(piece)]
+
+
+def with_values(text: str, number: Callable[[str], str | None]) -> str:
+    """`text` (checked prose) with each \\val{NAME} replaced by `number(NAME)`, LaTeX math that
+    symgrad printed (a number, or \\q{NAME} for a quantity without one when `number` gives None):
+    set as it is in mathematics, in `$...$` in text.  The result is checked prose again."""
+    if not VALUE_MACRO.search(text):
+        return text
+    out = []
+    for is_math, piece in segments(text):
+        def one(m: re.Match[str], is_math: bool = is_math) -> str:
+            name = m[1].replace(" ", "")
+            shown = number(name)
+            math = f"\\q{{{name}}}" if shown is None else f"{{{shown}}}"
+            return math if is_math else f"${math}$"
+
+        if is_math:
+            out.append(f"${VALUE.sub(one, piece)}$")
+            continue
+        written = []
+        at = 0
+        for m in VALUE.finditer(piece):
+            before = piece[at:m.start()].replace("$", "\\$")
+            written.append(before + (" " if (before or "".join(written)).endswith("\\") else ""))
+            written.append(one(m))
+            at = m.end()
+        written.append(piece[at:].replace("$", "\\$"))
+        out.append("".join(written))
+    return "".join(out)
+
+
+def printed_number(x: int | float, precision: int, keep_zeros: bool = False) -> str:
+    """A number as the answer key prints it (output/latex.format_number, which the pipeline's
+    layers keep out of reach here; a test holds the two to the same digits): integers exact,
+    `precision` significant figures, fixed point for 1e-3 <= |x| < 1e5, else m \\times 10^{e};
+    trailing zeros dropped (a given 0.15) or, with `keep_zeros`, kept (a computed 0.2400)."""
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+        return str(int(x))
+    value = float(x)
+    if not math.isfinite(value):
+        raise ValueError(f"cannot display {value} as a number")
+    if value == 0:
+        return "0"
+    mantissa, exponent_text = f"{abs(value):.{precision - 1}e}".split("e")
+    exponent = int(exponent_text)
+
+    def strip(decimal: str) -> str:
+        return decimal if keep_zeros or "." not in decimal else decimal.rstrip("0").rstrip(".")
+
+    sign = "-" if value < 0 else ""
+    if not -3 <= exponent < 5:
+        return rf"{sign}{strip(mantissa)} \times 10^{{{exponent}}}"
+    digits = mantissa.replace(".", "")
+    if exponent >= 0:
+        digits = digits.ljust(exponent + 1, "0")
+        fixed = f"{digits[:exponent + 1]}.{digits[exponent + 1:]}"
+    else:
+        fixed = "0." + "0" * (-exponent - 1) + digits
+    return sign + strip(fixed.removesuffix("."))
+
+
+def literals(text: str) -> list[tuple[str, tuple[float, ...]]]:
+    """The numbers written out in `text` (checked prose), outside \\val{} and \\q{}: each as
+    written (with its minus sign) and the values it may stand for.  In mathematics every number
+    but a sub- or superscript (x_1, W^{[2]}); in text only decimals (0.15, not the 3 of
+    "a 2-3-1 network" or "question 3")."""
+    found: list[tuple[str, tuple[float, ...]]] = []
+    for is_math, piece in segments(text):
+        piece = QUANTITY.sub(" ", VALUE.sub(" ", piece))
+        if is_math:
+            piece = without_scripts(piece)
+        for m in LITERAL.finditer(piece):
+            if not is_math and "." not in m[0]:
+                continue
+            before = piece[:m.start()].rstrip()
+            value = float(m[0])
+            if before.endswith(("-", "\u2212")):
+                found.append((f"-{m[0]}", (-value, value)))
+            else:
+                found.append((m[0], (value,)))
+    return found
+
+
+def without_scripts(math: str) -> str:
+    """Mathematics with every sub- and superscript (its token or {group}) blanked out."""
+    out = []
+    i = 0
+    while i < len(math):
+        c = math[i]
+        if c not in "_^":
+            out.append(c)
+            i += 1
+            continue
+        i += 1
+        while i < len(math) and math[i] == " ":
+            i += 1
+        if i < len(math) and math[i] == "{":
+            depth = 0
+            while i < len(math):
+                depth += {"{": 1, "}": -1}.get(math[i], 0)
+                i += 1
+                if depth == 0:
+                    break
+        elif i < len(math) and math[i] == "\\":
+            m = re.match(r"\\[A-Za-z]+|\\.", math[i:])
+            i += len(m.group()) if m else 1
+        else:
+            i += 1
+        out.append(" ")
+    return "".join(out)
 
 
 def quantities(text: str) -> list[str]:
@@ -101,7 +247,7 @@ def check_math(source: str, field: str, math: str) -> None:
     for m in QUANTITY.finditer(math):
         if not NAME.match(m[1].replace(" ", "")):
             raise fail(f"\\q{{{m[1]}}}: expected a name such as W2[1,1], b1[2], x[1], L or eta")
-    tokens = TOKEN.findall(QUANTITY.sub("q", unicode_math(math)))
+    tokens = TOKEN.findall(QUANTITY.sub("q", unicode_math(VALUE.sub("{1}", math))))
     stand_in: list[str] = []
     depth_left = 0
     for i, token in enumerate(tokens):

@@ -5,6 +5,7 @@
     "W2[1,1]" = { choose = [0.5, 1, 2] }     # one entry
     x = { choose = [[1, 2], [2, 1]] }         # whole values of x's shape ...
     y = { choose = [0, 1] }                   # ... or scalars, drawn for each entry
+    eta = { choose = [0.1, 0.5] }             # the learning rate (or learning_rate = ...)
     require = ["abs(z2[1]) < 2", "dL/dW2[1,1] > 0.01"]
     avoid = ["saturated", "dead_relu", "zero_gradient", "duplicate"]   # the default: all four
     draws = 100000                            # at most this many draws in all
@@ -112,7 +113,7 @@ def read_variants(data: Mapping[str, Any], source: str) -> VariantsSpec | None:
         field = f"variants.{name}" if QUANTITY.match(name) else f"variants.{name!r}"
         if not QUANTITY.match(name):
             raise ProblemError(source, field, "expected the name of a quantity such as W1, "
-                               "\"W1[1,2]\", b2, x, y or a graph's leaf")
+                               "\"W1[1,2]\", b2, x, y, eta or a graph's leaf")
         draws.append(read_draw(source, field, name, raw))
     limits.at_most(source, "variants", "drawn quantities", len(draws), limits.VARIANT_QUANTITIES)
     return VariantsSpec(source, tuple(draws), read_require(source, table.get("require", [])),
