@@ -28,7 +28,8 @@ from symgrad.input.answers import read_written
 from symgrad.input.mathtext import MathError, name_key, parse_element
 
 SEEDS = ROOT.parent / "shared" / "seeds"
-CONTRACT = {"key", "question", "part", "line", "text", "claimed", "expected", "verdict", "diagnosis"}
+CONTRACT = {"key", "name", "question", "part", "line", "text", "claimed", "expected", "verdict",
+            "diagnosis", "mistake"}
 
 
 def sigmoid(v: float) -> float:
