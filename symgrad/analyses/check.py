@@ -454,10 +454,9 @@ class Checker(Diagnoses):
             # are the student's own results, rounded
             claimed_halves = [self.own_rounding(scope, claim_element.node, p)
                               for p in range(len(claimed_vals))]
-        allowance = [0.0] * len(claimed_vals) if formula else \
-            self.allowance(scope, key, chain, values, last_k, links)
-        right_end = all(close(v, h, e, a) for v, h, e, a in
-                        zip(claimed_vals, claimed_halves, expected, allowance))
+        right_end = all(close(v, h, e, 0) for v, h, e in zip(claimed_vals, claimed_halves, expected)) \
+            if formula else self.rounded_right(scope, key, claimed_vals, claimed_halves, chain,
+                                               values, last_k, links)
         verdict, diagnosis = ("correct" if right_end else "wrong"), ""
         if not right_end and not formula:
             # right from the student's own wrong earlier values (error carried forward)?
@@ -492,44 +491,60 @@ class Checker(Diagnoses):
                     out[k] = claim
         return out
 
-    def allowance(self, scope: Scope, key: str, chain: list[Element], values: list[Any],
-                  last: int, links: list[tuple[Element, Element, int]]) -> list[float]:
-        """How far the rounding the student actually did may move their value of `key`, at each
-        point: their own right earlier values put into the computation in place of the exact
-        ones, and each side of this chain that leads to the value by links that hold, worked out
-        at the numbers written and at the exact values those numbers stand for.  A number that
-        is exactly right (0.6 for z = 0.6) moves nothing."""
+    def rounded_right(self, scope: Scope, key: str, vals: list[Any], halves: list[Any],
+                      chain: list[Element], values: list[Any], last: int,
+                      links: list[tuple[Element, Element, int]]) -> bool:
+        """Whether the student's value of `key` is the right one, moved only by the rounding they
+        actually did.  Each explanation is a value the student could have reached from their own
+        written numbers: the computation with their right earlier values in place of the exact
+        ones (a local derivative taken either from the node's written value or from its
+        argument's: exp' as g or exp(x), tanh' as 1 − a² or from z), and each side of this chain that leads to the value by links
+        that hold, at the numbers written against the exact values they stand for.  The value
+        must lie between the exact one and an explanation, give or take half a unit of its own
+        last digit: a number exactly right (0.6 for z = 0.6) explains nothing away, and a value
+        beyond the student's own rounding is wrong on either side."""
+        expected = scope.expected(key)
+        if all(e is not None and close(v, h, e, 0) for v, h, e in zip(vals, halves, expected)):
+            return True
         right = {k: c for k, c in self.used(scope, key).items() if c.right}
         held_from = last
         broken_at = {k for _, _, k in links}
         while held_from > 0 and values[held_from - 1] is not None and held_from - 1 not in broken_at:
             held_from -= 1
-        out = []
-        for p in range(len(scope.points)):
-            spread = 0.0
-            if right:
-                moved = Model(scope.graph, scope.points[p], {k: c.values[p] for k, c in right.items()},
-                              layers=scope.layers).quantity(key)
-                expected = scope.expected(key)[p]
-                if moved is not None and expected is not None:
-                    spread = abs(moved - expected)
-            for k in range(held_from, last + 1):
-                node = chain[k].node
-                if node is None or k == last and parsed_number(node) is not None:
-                    continue
-                drift = self.drift(scope, node, p)
-                if drift is not None:
-                    spread = max(spread, drift)
-            out.append(spread)
-        return out
+        sides = [chain[k].node for k in range(held_from, last + 1) if chain[k].node is not None
+                 and not (k == last and parsed_number(chain[k].node) is not None)]
+        for p, (v, h, e) in enumerate(zip(vals, halves, expected)):
+            if e is None:
+                return False
+
+            def between(reached: float | None) -> bool:
+                if reached is None:
+                    return False
+                low, high = min(e, reached), max(e, reached)
+                floor = 1e-9 * max(abs(v), abs(e)) + 1e-15
+                return low - h - floor <= v <= high + h + floor
+
+            def model(overrides: dict[str, float], local: str = "") -> float | None:
+                return Model(scope.graph, scope.points[p], overrides, layers=scope.layers,
+                             local=local).quantity(key)
+
+            mine = {k: c.values[p] for k, c in right.items()}
+            if right and between(model(mine)):
+                continue
+            if any(between(e + d) for node in sides if (d := self.drift(scope, node, p)) is not None):
+                continue
+            if right and any(between(model(mine, local)) for local in ("value", "argument")):
+                continue
+            return False
+        return True
 
     def drift(self, scope: Scope, node: Node, point: int) -> float | None:
-        """How far the student's rounding moves a side: the side at their written numbers (and
-        their own values of the names in it) against the same side with each name they had
-        right at the engine's value, plus, for each written number that is a rounding of one of
-        the part's quantities, the change when it is put back to that quantity (the largest, if
-        it could be a rounding of several).  A number that is no rounding of anything (a slip, a
-        value of their own) stays as written: that is not rounding."""
+        """How far the student's rounding moved a side, with its sign: the side at their written
+        numbers (and their own values of the names in it) less the same side at the exact values
+        those stand for, each name they had right at the engine's value and each written number
+        that is a rounding of one of the part's quantities at that quantity's value (the nearest,
+        if it could be a rounding of several).  A number that is no rounding of anything (a slip,
+        a value of their own) stays as written: that is not rounding."""
         student = Side(self.lookup_for(scope, point, "student", self.order), scope.function, scope.data)
 
         def exact(n: Node) -> tuple[float, float]:
@@ -539,18 +554,20 @@ class Checker(Diagnoses):
                 return claim.values[point], 0.0
             return self.lookup_for(scope, point, "engine", self.order)(n)
 
+        substitutes: dict[int, float] = {}
+        for n in walk(node):
+            if isinstance(n, Num) and not n.exact and round(n.value, 12) not in scope.data:
+                near = scope.rounded_from(n.value, n.half_unit, point)
+                if near:
+                    substitutes[id(n)] = min(near, key=lambda v: abs(v - n.value))
         try:
-            base = np.asarray(student.value(node), dtype=float)
-            names = np.asarray(Side(exact, scope.function, scope.data).value(node), dtype=float)
-            total = float(np.max(np.abs(names - base)))
-            for n in walk(node):
-                if isinstance(n, Num) and not n.exact and round(n.value, 12) not in scope.data:
-                    moves = [np.asarray(student.run(node, (id(n), v - n.value)), dtype=float)
-                             for v in scope.rounded_from(n.value, n.half_unit, point)]
-                    total += max((float(np.max(np.abs(m - base))) for m in moves), default=0.0)
+            at_written = student.value(node)
+            at_exact = Side(exact, scope.function, scope.data, substitutes).value(node)
         except Unevaluable:
             return None
-        return total
+        if np.ndim(at_written) or np.ndim(at_exact):
+            return None
+        return float(at_written) - float(at_exact)
 
     def own_rounding(self, scope: Scope, node: Node, point: int) -> float:
         """What the rounding of a side's numbers that stand for no quantity of the part (the
@@ -578,22 +595,29 @@ class Checker(Diagnoses):
         wrong = {k: c for k, c in used.items() if not c.right}
         if not wrong:
             return None
-        for p in range(len(scope.points)):
+
+        def matched(p: int, local: str) -> bool:
+            def model(overrides: dict[str, float]) -> float | None:
+                return Model(scope.graph, scope.points[p], overrides, layers=scope.layers,
+                             local=local).quantity(key)
+
             overrides = {k: c.values[p] for k, c in used.items()}
-            target = Model(scope.graph, scope.points[p], overrides, layers=scope.layers).quantity(key)
+            target = model(overrides)
             if target is None:
-                return None
-            plain = Model(scope.graph, scope.points[p], {k: c.values[p] for k, c in wrong.items()},
-                          layers=scope.layers).quantity(key)
+                return False
+            plain = model({k: c.values[p] for k, c in wrong.items()})
             spread = abs(plain - target) if plain is not None else 0.0
             for k, c in wrong.items():
                 if c.half[p]:
-                    moved = Model(scope.graph, scope.points[p], {**overrides, k: c.values[p] + c.half[p]},
-                                  layers=scope.layers).quantity(key)
+                    moved = model({**overrides, k: c.values[p] + c.half[p]})
                     if moved is not None:
                         spread += abs(moved - target)
-            if not close(vals[p], halves[p], target, spread):
-                return None
+            return close(vals[p], halves[p], target, spread)
+
+        # a local derivative taken from the node's written value or from its argument's alike
+        if not any(all(matched(p, local) for p in range(len(scope.points)))
+                   for local in ("", "value", "argument")):
+            return None
         carried = [k for k in wrong if self.affects(scope, k, key, used)]
         if not carried:
             return None

@@ -16,6 +16,7 @@ wrong value is diagnosed.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -87,9 +88,14 @@ class Model:
 
     def __init__(self, graph: Graph, point: Mapping[Symbol, float],
                  overrides: Mapping[str, float] | None = None, mistake: Mistake | None = None,
-                 layers: int = 0) -> None:
+                 layers: int = 0, local: str = "") -> None:
         self.graph = graph
         self.overrides = dict(overrides or {})
+        # how a local derivative is taken where the student's value of the node differs from
+        # its value at its argument: "" as the engine writes it (σ' = a(1 − a), exp' = exp(x)),
+        # "value" from the node's own value wherever it can be (exp' = g), "argument" from the
+        # argument (σ' = σ(z)(1 − σ(z))): a student may do either, from numbers they wrote
+        self.local = local
         self.mistake = mistake
         self.layers = layers  # a network's depth (the output layer's number), 0 for a graph
         self.env: dict[Symbol, Any] = {}
@@ -145,6 +151,8 @@ class Model:
         if use_override and key in self.overrides:
             return self.overrides[key]
         expr = child.partials[parent]
+        if self.local and child.expr is not None:
+            expr = local_form(expr, child.expr, child.symbol, self.local)
         m = self.mistake
         if m is None:
             return evaluate(expr, self.env)
@@ -249,6 +257,15 @@ class Model:
         if self.mistake is not None and self.mistake.update is not None:
             return self.mistake.update(theta, eta, g)
         return theta - eta * g
+
+
+@functools.lru_cache(maxsize=4096)
+def local_form(partial: sympy.Expr, expr: sympy.Expr, symbol: Symbol, how: str) -> sympy.Expr:
+    """A local derivative written from the node's value (`how` "value": exp(x) → g) or from its
+    argument ("argument": a(1 − a) → σ(z)(1 − σ(z)))."""
+    if how == "value":
+        return partial.subs(expr, symbol)
+    return partial.subs(symbol, expr)
 
 
 # The stable id of each kind of mistake, as `check --json` and `grade` report it (README).

@@ -10,6 +10,7 @@ import random
 
 import numpy as np
 from dataclasses import dataclass
+import sympy
 from sympy import Symbol
 
 from symgrad.analyses.replay import Mistake, Model, mistakes
@@ -65,6 +66,11 @@ class Scope:
         given = [v for v in self.graph.values.values() if isinstance(v, (int, float))]
         if self.graph.learning_rate is not None:
             given.append(self.graph.learning_rate)
+        # the numbers of the problem's own formulas (a leaky slope 0.01, the 1.5 of 1.5*x) are
+        # exact too: written in a student's working they are no rounding
+        for node in self.graph.nodes:
+            for expr in ([node.expr] if node.expr is not None else []) + list(node.partials.values()):
+                given += [a for a in expr.atoms(sympy.Number) if a.is_finite]
         self.data = frozenset(round(abs(float(v)), 12) for v in given)
         self.activations = {layer.activation for layer in network.layers} if network else set()
         nonlinear = self.activations - {"identity"}
