@@ -7,6 +7,7 @@ happen in it; and the student's own values (claims) as they are found.
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 from dataclasses import dataclass
@@ -71,6 +72,10 @@ class Scope:
         for node in self.graph.nodes:
             for expr in ([node.expr] if node.expr is not None else []) + list(node.partials.values()):
                 given += [a for a in expr.atoms(sympy.Number) if a.is_finite]
+        graph_spec = self.solution.spec.graph  # its literals, as written (sympy folds 2*0.5 to 1)
+        if graph_spec is not None:
+            given += [float(t) for _, text in graph_spec.define
+                      for t in re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", text)]
         self.data = frozenset(round(abs(float(v)), 12) for v in given)
         self.activations = {layer.activation for layer in network.layers} if network else set()
         nonlinear = self.activations - {"identity"}
