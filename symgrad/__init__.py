@@ -7,6 +7,7 @@ from symgrad.api import Gradient, Sheet, Solution, check, compile, solve, varian
 from symgrad.input.spec import ProblemSpec, load_problem, read_problem
 from symgrad.analyses.vector import vector_gradient
 from symgrad.proof.verify import Verdict, verify
+from symgrad.grade import grade
 
 __all__ = [
     "Gradient",
@@ -14,6 +15,7 @@ __all__ = [
     "check",
     "check",
     "compile",
+    "grade",
     "NumericError",
     "ProblemError",
     "ProblemSpec",

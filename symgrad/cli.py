@@ -8,6 +8,10 @@
     symgrad check PROBLEM.toml ANSWERS [--json] [-o DIR] [--pdf]
                                         a student's work line by line: exit 0 all correct,
                                         1 something wrong or inconsistent, 2 bad input
+    symgrad grade PROBLEM.toml SUBMISSION... -o DIR [--variants variants.json] [--roster CSV]
+                  [--jobs N] [--pdf] [--gradebook moodle|canvas]
+                                        a whole class: grades.csv, results.jsonl, feedback and
+                                        the class report; exit 1 when a submission was unreadable
     symgrad verify "diff(sigmoid(z), z) = sigmoid(z)*(1 - sigmoid(z))" [--where ...] [--json]
                                         exit 0 PROVED, 1 REFUTED, 3 UNDECIDED, 2 a bad claim
 """
@@ -18,6 +22,7 @@ import argparse
 import dataclasses
 import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -31,6 +36,7 @@ from symgrad.output.pdf import LatexError
 
 FORMATS = ("tex", "md", "html", "moodle", "qti")
 STYLES = ("auto", "numerical", "cloze")
+GRADEBOOKS = ("moodle", "canvas")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -84,6 +90,21 @@ def parser() -> argparse.ArgumentParser:
                        help="write the feedback document (LaTeX) into this folder")
     check.add_argument("--pdf", action="store_true", help="also build the feedback PDF")
     check.add_argument("--templates", help="a folder of templates that override the built-in")
+    grade = commands.add_parser("grade", help="grade a class: every submission checked, with "
+                                "grades, gradebook files, feedback and a class report")
+    grade.add_argument("problem", help="the problem or sheet file (TOML)")
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                       help="a student's file (.json, .toml, .md, .txt, .tex) or a folder of them")
+    grade.add_argument("-o", "--output", required=True, help="the folder to write in")
+    grade.add_argument("--variants", help="the variants.json of `symgrad variants`: each "
+                       "submission is checked against its own variant")
+    grade.add_argument("--roster", help="a CSV with the columns file,student,variant")
+    grade.add_argument("--jobs", type=int, default=None,
+                       help="processes to grade with (default: one a core)")
+    grade.add_argument("--pdf", action="store_true",
+                       help="also the PDFs of the class report and of each student's feedback")
+    grade.add_argument("--gradebook", choices=GRADEBOOKS,
+                       help="also the gradebook file Moodle or Canvas imports")
     verify = commands.add_parser("verify", help="prove or refute a claimed identity")
     verify.add_argument("claim", nargs="?", help='e.g. "diff(tanh(z), z) = 1 - tanh(z)**2"')
     verify.add_argument("--where", action="append", default=[], help='a definition "s = ..."')
@@ -158,7 +179,7 @@ def say(message: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    writes = args.command in ("examples", "variants") or (
+    writes = args.command in ("examples", "variants", "grade") or (
         args.command == "solve" and not (args.json or args.text) and args.output != "-")
     saved = {each: signal.getsignal(each) for each in (signal.SIGINT, signal.SIGTERM)}
     if writes:  # not for verify: its forked prover is ended with SIGTERM and must just die
@@ -172,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return verify_command(args)
         if args.command == "check":
             return check_command(args)
+        if args.command == "grade":
+            return grade_command(args)
         check_options(args)
         if args.command == "examples":
             return examples_command(args)
@@ -390,6 +413,55 @@ def check_command(args: argparse.Namespace) -> int:
         say(f"{args.answers}: nothing could be checked against {args.problem} "
             f"({lines} line{'s' if lines != 1 else ''}, none mapped to the problem)")
     return report.exit_status
+
+
+def grade_command(args: argparse.Namespace) -> int:
+    """Grade a class: every submission checked (against its own variant with --variants), then
+    every file made in memory and written.  Exit 0 when every submission was graded (wrong
+    answers are not errors), 1 when some could not be read (one line each on stderr), 2 for a
+    bad problem, manifest, roster or option (one line, nothing written)."""
+    from tqdm import tqdm
+
+    from symgrad.grade import collect, grade
+    from symgrad.output import outfile
+    from symgrad.output.classreport import class_files
+
+    if args.jobs is not None and not 1 <= args.jobs <= 256:
+        raise SymgradError(f"--jobs {args.jobs}: expected a number of processes from 1 to 256")
+    folder = Path(args.output)
+    outfile.check_folder(folder)
+    if args.pdf:
+        from symgrad.output.pdf import engine
+
+        engine()  # no TeX engine: say so before any work
+    submissions = collect(args.submissions)
+    if not submissions:
+        raise SymgradError(f"{' '.join(args.submissions)}: no submissions (files ending in .json, "
+                           ".toml, .md, .txt or .tex)")
+    quiet = not sys.stderr.isatty()  # a bar on a terminal only
+    with tqdm(total=len(submissions), desc="grading", unit="student", file=sys.stderr,
+              disable=quiet, leave=False) as bar:
+        result = grade(args.problem, submissions, args.variants, args.roster, args.jobs, bar.update)
+    summary = result.summary()
+    documents = len(result.graded) + 1 if args.pdf else 0
+    with tqdm(total=documents, desc="typesetting", unit="PDF", file=sys.stderr,
+              disable=quiet or not documents, leave=False) as bar:
+        made = class_files(result, summary, args.gradebook, args.pdf, args.jobs or os.cpu_count() or 1,
+                           bar.update)
+    outfile.write_all({folder / name: data for name, data in made.items()})
+    for u in result.unreadable:
+        say(u.reason if u.file in u.reason else f"{u.file}: {u.reason}")
+    kinds = len(summary["mistakes"])
+    print(f"graded {len(result.graded)} of {summary['students']} submissions: mean "
+          f"{summary['mean']:.4g} of {summary['out_of']:g}, {kinds} kind{'s' * (kinds != 1)} of "
+          f"mistake")
+    feedback = [n for n in made if n.startswith("feedback/")]
+    for name in made:
+        if name not in feedback:
+            print(f"wrote {folder / name}")
+    if feedback:
+        print(f"wrote {len(feedback)} feedback files to {folder / 'feedback'}")
+    return result.exit_status
 
 
 def main_exit() -> None:

@@ -19,6 +19,7 @@ import math
 import multiprocessing
 import os
 import re
+import signal
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -240,13 +241,16 @@ def grade_one(submission: Submission) -> Graded | Unreadable:
     try:
         text = read_text(submission.file)
         variant = submission.variant
+        manifest = "" not in context.sheets  # checked against variants
         if variant is None:
-            found = VARIANT_LINE.findall(text) if len(context.sheets) > 1 else []
+            found = VARIANT_LINE.findall(text) if manifest else []
             if len(set(found)) > 1:
                 return Unreadable(submission.file, f"names two variants ({', '.join(sorted(set(found)))})",
                                   submission.student)
             variant = found[0] if found else ""
-        if len(context.sheets) > 1 and not variant:
+        if manifest and not variant and len(context.sheets) == 1:
+            variant = next(iter(context.sheets))  # a manifest of one variant: that one
+        if manifest and not variant:
             return Unreadable(submission.file, "no variant: give it in the roster or a "
                               "'variant: v07' line", submission.student)
         if variant not in context.sheets:
@@ -268,6 +272,13 @@ def grade_one(submission: Submission) -> Graded | Unreadable:
     return Graded(submission.student, variant, submission.file, checked, parts)
 
 
+def quiet_worker() -> None:
+    """A worker leaves Ctrl-C to the parent (which ends the pool) and dies at once on SIGTERM,
+    whatever handlers it inherited: no traceback from every process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def work(chunk: list[tuple[int, Submission]]) -> list[tuple[int, Graded | Unreadable]]:
     return [(k, grade_one(s)) for k, s in chunk]
 
@@ -286,7 +297,7 @@ def run(submissions: list[Submission], jobs: int,
         return [r for r in out if r is not None]
     size = max(1, min(16, len(indexed) // (jobs * 4)))
     chunks = [indexed[i:i + size] for i in range(0, len(indexed), size)]
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=quiet_worker) as pool:
         for done in pool.imap_unordered(work, chunks):
             for k, result in done:
                 out[k] = result
@@ -311,6 +322,10 @@ def grade(problem: str | Path, submissions: Iterable[str | Path], variants: str 
         unknown = sorted({v for _, v in table.values() if v and v not in given})
         if unknown:
             raise ProblemError(str(roster), "variant", f"{unknown[0]} is not in {variants}")
+    elif table and any(v for _, v in table.values()):
+        named = next(v for _, v in table.values() if v)
+        raise ProblemError(str(roster), "variant", f"the roster names variants ({named}); give "
+                           "their manifest with --variants (variants= in Python)")
     by_variant = {vid: with_numbers(solved, g) for vid, g in given.items()} or {"": solved}
     names = {vid: api.check_names(sheet, options) for vid, sheet in by_variant.items()}
     layout = [(q.number, [p.label for p in q.parts]) for q in solved.questions]
@@ -333,10 +348,64 @@ def grade(problem: str | Path, submissions: Iterable[str | Path], variants: str 
     finally:
         CONTEXT = None
     graded = tuple(r for r in results if isinstance(r, Graded))
+    if len(by_variant) > 1:
+        graded = other_variants(graded)
     graded = tuple(dataclasses.replace(g, report=dataclasses.replace(g.report, sheet=by_variant[g.variant]))
                    for g in graded)
     return ClassResult(solved.title, str(problem), columns, graded,
                        tuple(r for r in results if isinstance(r, Unreadable)))
+
+
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def half_unit(text: str, value: float) -> float:
+    """Half a unit in the last digit of `value` as the line writes it (its last number equal to
+    it), or a relative 5e-5 when the line does not show it plainly."""
+    for token in reversed(NUMBER.findall(text)):
+        try:
+            number = float(token)
+        except ValueError:
+            continue
+        if number == value or -number == value:
+            mantissa, _, exponent = token.lower().lstrip("+-").partition("e")
+            decimals = len(mantissa.partition(".")[2])
+            return 0.5 * 10.0 ** (int(exponent or 0) - decimals)
+    return 5e-5 * abs(value)
+
+
+def other_variants(graded: tuple[Graded, ...]) -> tuple[Graded, ...]:
+    """A wrong value with no diagnosis that is right in another variant (the value of the same
+    quantity of the same part, as the class's own lines give it) is diagnosed as that:
+    `other-variant-value`, naming the variant.  The verdict and the points stay."""
+    right: dict[tuple[str, str, str], dict[str, float]] = {}
+    for g in graded:
+        for item in g.report.items:
+            if item.key and isinstance(item.expected, (int, float)) and not isinstance(item.expected, bool):
+                right.setdefault((item.question, item.part, item.key), {})[g.variant] = float(item.expected)
+    out = []
+    for g in graded:
+        items = list(g.report.items)
+        changed = False
+        for k, item in enumerate(items):
+            if item.verdict != "wrong" or item.mistake or not item.key or \
+                    isinstance(item.claimed, bool) or not isinstance(item.claimed, (int, float)):
+                continue
+            claimed = float(item.claimed)
+            allowed = half_unit(item.text, claimed) + 1e-9 * abs(claimed)
+            theirs = sorted(v for v, e in right.get((item.question, item.part, item.key), {}).items()
+                            if v != g.variant and abs(claimed - e) <= allowed)
+            if theirs:
+                value = right[item.question, item.part, item.key][theirs[0]]
+                words = (f"{item.key} = {value:.6g} is its value in variant {theirs[0]}"
+                         + (f" (and {len(theirs) - 1} more)" if len(theirs) > 1 else "")
+                         + f", not in yours ({g.variant})")
+                diagnosis = f"{words}; {item.diagnosis}" if item.diagnosis else words
+                items[k] = dataclasses.replace(item, diagnosis=diagnosis, mistake="other-variant-value")
+                changed = True
+        out.append(dataclasses.replace(g, report=dataclasses.replace(g.report, items=tuple(items)))
+                   if changed else g)
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,9 +460,12 @@ def summary(result: ClassResult) -> dict[str, Any]:
                 claimed = str(item.claimed)
                 entry = wrong_values.setdefault((item.key, claimed), {
                     "key": item.key, "name": item.name, "claimed": claimed,
-                    "diagnosis": item.diagnosis, "mistake": item.mistake, "students": []})
+                    "diagnosis": item.diagnosis, "mistake": item.mistake, "students": [],
+                    "variants": []})
                 if g.student not in entry["students"]:
                     entry["students"].append(g.student)
+                if g.variant and g.variant not in entry["variants"]:
+                    entry["variants"].append(g.variant)
     n = len(graded)
     listed = sorted(mistakes.values(), key=lambda e: (-len(e["students"]), e["mistake"]))
     common = sorted(wrong_values.values(), key=lambda e: (-len(e["students"]), e["key"], e["claimed"]))
