@@ -146,8 +146,10 @@ def test_val_prints_each_variant_s_own_numbers(tmp_path: Path) -> None:
             assert "\\val" not in text and "val{" not in text, name
             assert f"{{\\eta}} = {{{eta}}}" in text, name
             assert f"{{W^{{[2]}}_{{11}}}} = {{{w}}}" in text, name
-            assert f"Step size ${{{eta}}}$" in text or f"Step size \\({{{eta}}}\\)" in text, name
-            found = re.search(r"the loss is (?:</span>)?(?:\$|\\\()\{([-0-9.]+)\}", text)
+            # $...$ in Markdown, MathML with its LaTeX as the annotation in HTML
+            math = r'(?:\$|<math display="inline"><semantics>.*?<annotation encoding="application/x-tex">)'
+            assert re.search(r"Step size (?:</span>)?" + math + re.escape(f"{{{eta}}}"), text), name
+            found = re.search(r"the loss is (?:</span>)?" + math + r"\{([-0-9.]+)\}", text)
             assert found and float(found[1]) == float(loss), (name, found and found[1], loss)
             assert len(found[1].replace("-", "").replace(".", "").lstrip("0")) == 4  # its zeros
         assert f"\\eta = {eta}$" in files[f"net-{v.id}.tex"]  # the given line of the key

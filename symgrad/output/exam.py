@@ -25,7 +25,8 @@ from symgrad.analyses.variants import Variant, Variants
 from symgrad.errors import SymgradError
 from symgrad.output.answers import items
 from symgrad.output.jsonout import number, sheet_json, solution_json
-from symgrad.output.markdown import render_html, render_markdown, render_tex
+from symgrad.output.markdown import (markdown_figures, prefetch_figures, render_html,
+                                     render_markdown, render_tex)
 from symgrad.output.moodle import moodle_xml
 from symgrad.output.pdf import compile_pdf
 from symgrad.output.qti import qti_zip
@@ -55,6 +56,8 @@ def sheet_files(sheet: Sheet, stem: str, formats: Sequence[str], keys: Sequence[
             render = render_markdown if kind == "md" else render_html
             for key in keys:
                 files[document_name(stem, kind, key)] = render(sheet, context, key, templates)
+            if kind == "md":  # its figures: SVG files beside it, figures/fig-HASH.svg
+                files.update(markdown_figures(sheet, context, templates))
         elif kind in ("moodle", "qti"):
             found = items(sheet, context, templates)
             if not found:
@@ -76,6 +79,8 @@ def variant_files(variants: Variants, stem: str, formats: Sequence[str] = (), pd
     """Every file of a run of variants, by name relative to the output folder."""
     files: Files = {}
     job = Job(variants, tuple(formats), templates, json_template(variants.base))
+    if set(formats) & {"md", "html", "moodle", "qti"}:  # every variant's figures in one TeX run
+        prefetch_figures([v.sheet for v in variants.variants], templates)
     rendered = render_all(job)
     for v, out in zip(variants.variants, rendered):
         name = f"{stem}-{v.id}"
@@ -83,6 +88,7 @@ def variant_files(variants: Variants, stem: str, formats: Sequence[str] = (), pd
         for kind in ("md", "html"):
             if kind in out:
                 files[f"{name}.{kind}"], files[f"{name}-questions.{kind}"] = out[kind]
+        files.update(out.get("md_figures", {}))  # figures/fig-HASH.svg: the same picture, one file
     exports = [(v.id, out.get("items", [])) for v, out in zip(variants.variants, rendered)]
     if ("moodle" in formats or "qti" in formats) and not any(found for _, found in exports):
         raise SymgradError(f"{variants.base.source}: --format: the sheet asks for no number to "
@@ -130,6 +136,7 @@ def render_variant(job: Job, k: int) -> dict[str, Any]:
     if "md" in job.formats:
         out["md"] = (render_markdown(v.sheet, context, True, job.templates),
                      render_markdown(v.sheet, context, False, job.templates))
+        out["md_figures"] = markdown_figures(v.sheet, context, job.templates)
     if "html" in job.formats:
         out["html"] = (render_html(v.sheet, context, True, job.templates),
                        render_html(v.sheet, context, False, job.templates))

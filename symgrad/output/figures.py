@@ -303,6 +303,62 @@ def drawing(figure: dict[str, Any]) -> Any:
     return (figure["kind"], figure["nodes"], figure["edges"], figure["biases"], figure.get("tables"))
 
 
+# --- descriptions ---------------------------------------------------------------------------------
+
+
+def describe(figure: dict[str, Any]) -> str:
+    """What a network's or computation graph's picture shows, in words, for a reader who cannot
+    see it (an SVG's name, an image's alt text): its units layer by layer, every edge with its
+    weight, every bias, and the chain-rule paths drawn in red."""
+    from symgrad.output.mathml import text_of
+
+    label = {n["name"]: text_of(n["label"]) for n in figure["nodes"]}
+    by_ref = {n["ref"]: n["name"] for n in figure["nodes"]}
+    columns: dict[float, list[str]] = {}
+    for n in figure["nodes"]:
+        columns.setdefault(n["xy"][0], []).append(label[n["name"]])
+    layers = [columns[x] for x in sorted(columns)]
+    edges = [(e.get("source") or by_ref[e["from"]], e.get("target") or by_ref[e["to"]], e)
+             for e in figure["edges"]]
+    red = [f"{label[a]} to {label[b]}" for a, b, e in edges if e.get("highlight")]
+    if figure["kind"] == "network":
+        activations = [text_of(a) for a in figure.get("activations", [])]
+        out = [f"Diagram of the network. Inputs: {', '.join(layers[0])}."]
+        for l, units in enumerate(layers[1:], 1):
+            what = "Output layer" if l == len(layers) - 1 else f"Layer {l}"
+            act = f" (activation {activations[l - 1]})" if l - 1 < len(activations) else ""
+            out.append(f"{what}{act}: {', '.join(units)}.")
+        out.append("Weights: " + "; ".join(f"{label[a]} to {label[b]}: {text_of(e['label'])}"
+                                           for a, b, e in edges) + ".")
+        if figure.get("biases"):
+            out.append("Biases: " + "; ".join(f"{label[b['unit']]}: {text_of(b['label'])}"
+                                              for b in figure["biases"]) + ".")
+    else:
+        leaves = [label[n["name"]] for n in figure["nodes"] if n["kind"] == "input"]
+        out = [f"Diagram of the computation graph. Inputs: {', '.join(leaves)}.",
+               "Edges: " + "; ".join(f"{label[a]} to {label[b]}" for a, b, _ in edges) + "."]
+    if red:
+        out.append("Drawn in red, the chain-rule paths: " + "; ".join(red) + ".")
+    return " ".join(out)
+
+
+def describe_plot(plot: dict[str, Any]) -> str:
+    """What an activation's plot shows, in words: the two curves, their range, the marked points
+    with the values there."""
+    from symgrad.output.mathml import text_of
+
+    g, slope = plot["panels"]
+    out = [f"Plots of {text_of(plot['g_tex'])} (left) and its derivative {text_of(plot['slope_tex'])}"
+           f" (right), for z from {plain(g['xmin'])} to {plain(g['xmax'])}."]
+    if plot.get("slope_value"):
+        out.append(f"The slope for z at most 0 is {text_of(plot['slope_value'])}.")
+    if g["marked"]:
+        out.append("Marked: " + "; ".join(
+            f"at z = {z:.4g}, {y:.4g} and {s:.4g}" for (z, y), (_, s) in zip(g["marked"], slope["marked"]))
+            + ".")
+    return " ".join(out)
+
+
 # --- computation graphs ---------------------------------------------------------------------------
 
 

@@ -23,10 +23,18 @@ Style "numerical" gives a numerical question per asked answer, "cloze" a cloze q
 answer) has a category of its own holding one question per variant, for a quiz's "random
 question from category".  Text is escaped by ElementTree; the HTML in it was escaped when it was
 rendered; anything in prose that looks like a cloze field ({1:NUMERICAL:...}) is defused.
+
+Figures (the network, a graph, a plot: SVG, see svg.py) are files of the question, as Moodle's
+own export writes them: base64 in a <file> beside the text that shows them, referred to as
+`<img src="@@PLUGINFILE@@/fig-HASH.svg" alt="what it shows">`:
+
+        <questiontext format="html"><text>...<img src="@@PLUGINFILE@@/fig-....svg" ...>...</text>
+          <file name="fig-....svg" path="/" encoding="base64">PHN2Zy...</file></questiontext>
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -34,6 +42,7 @@ from decimal import Decimal
 
 from symgrad.output.answers import Asked, Item
 from symgrad.output.markdown import one_line
+from symgrad.output.svg import files_of
 
 STYLES = ("auto", "numerical", "cloze")
 CLOZE_FIELD = re.compile(r"\{(?=\s*[0-9]*\s*:\s*[A-Za-z_]+\s*:)")
@@ -97,7 +106,12 @@ def text(parent: ET.Element, value: str) -> ET.Element:
 
 
 def html(parent: ET.Element, tag: str, value: str) -> None:
-    text(ET.SubElement(parent, tag, format="html"), value)
+    """HTML text, each of its figures a file of its own beside it."""
+    value, files = files_of(value, "@@PLUGINFILE@@/")
+    node = text(ET.SubElement(parent, tag, format="html"), value)
+    for name, data in files.items():
+        ET.SubElement(node, "file", name=name, path="/", encoding="base64").text = (
+            base64.b64encode(data).decode("ascii"))
 
 
 def header(kind: str, name: str, question_text: str, feedback: str) -> ET.Element:
