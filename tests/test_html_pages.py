@@ -262,3 +262,39 @@ def check_page(browser: Browser, name: str, path: Path, axe: str) -> None:
         e => getComputedStyle(e).breakInside)""")
     assert printed and set(printed) == {"avoid"}, name
     browser.call("Emulation.setEmulatedMedia", session=True, media="")
+
+
+@needs_browser
+def test_grade_pages_in_chromium(tmp_path: Path) -> None:
+    """symgrad grade's pages: a student's feedback (each line typeset as MathML from its parsed
+    tree) and the class report stand alone and pass axe-core, also at 400 px."""
+    from symgrad.cli import main
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "class"
+    assert main(["grade", str(root / "examples/two_two_two.toml"),
+                 str(root / "examples/students/two_two_two-alex.md"),
+                 str(root / "tests/students/mazur-style.md"), "-o", str(out), "--jobs", "1"]) == 0
+    feedback = out / "feedback" / "two_two_two-alex.html"
+    text = feedback.read_text()
+    assert text.count("<math") > 20 and '<annotation encoding="application/x-tex">' in text
+    assert 'class="marked wrong"' in text and "\\frac" not in text.split("<annotation")[0]
+    axe = axe_source()
+    assert axe, "axe-core is not installed (npm install axe-core)"
+    browser = Browser()
+    try:
+        for path in (feedback, out / "feedback" / "mazur-style.html", out / "report.html"):
+            page = path.read_text()
+            assert not EXTERNAL.search(page) and "<script" not in page, path.name
+            browser.open(path)
+            assert browser.requests() == [path.as_uri()], (path.name, browser.requests())
+            browser.run(axe)
+            found = browser.run("""axe.run(document, {resultTypes: ['violations']}).then(r =>
+                r.violations.map(v => ({id: v.id, nodes: v.nodes.slice(0, 2).map(n => n.html.slice(0, 120))})))""")
+            assert found == [], (path.name, found)
+            browser.viewport(400)
+            widths = browser.run("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert widths[0] <= widths[1] == 400, (path.name, widths)
+            browser.viewport(1000)
+    finally:
+        browser.close()

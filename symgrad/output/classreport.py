@@ -323,15 +323,43 @@ def quantity_text(key: str) -> str:
     return f"∂{m[1]}/∂{m[2]}" if m else key
 
 
+def work_html(item: Any, names: dict[str, str]) -> Markup:
+    """The student's line typeset as MathML from its parsed tree (by symgrad's own printer, as
+    the PDF's), the side found wrong marked; a side that could not be read as escaped text."""
+    from symgrad.output import feedback, studentmath
+    from symgrad.output.mathml import mathml
+
+    st = item.statement
+    if st is None or not st.elements:
+        return Markup("<code>%s</code>") % one_line(item.text, 600)
+    mark = feedback.marked_element(item)
+    sides = []
+    for k, e in enumerate(st.elements):
+        side = Markup(mathml(studentmath.math_latex(e.node, feedback.engine(names)))) \
+            if e.node is not None else Markup("<code>%s</code>") % one_line(e.text, 300)
+        if k == mark:
+            side = Markup('<span class="marked %s">%s</span>') % (item.verdict, side)
+        sides.append(side)
+    return (Markup("= ") if st.headless else Markup("")) + Markup(" = ").join(sides)
+
+
 def feedback_context(g: Any, precision: int = 4) -> dict[str, Any]:
+    from symgrad.output.feedback import key_latex, names_for, notation_tables
+    from symgrad.output.mathml import mathml
+
     report = g.report
+    tables = notation_tables(report.sheet) if getattr(report, "sheet", None) is not None else {}
     groups: list[dict[str, Any]] = []
     for item in report.items:
         heading = where(item) or "The problem"
         if not groups or groups[-1]["heading"] != heading:
             groups.append({"heading": heading, "lines": []})
         expected = shown(item.expected) if item.expected is not None else ""
+        names = names_for(tables, item.question, item.part) if tables else {}
         groups[-1]["lines"].append({
+            "work": work_html(item, names),
+            "quantity_math": Markup(mathml(q)) if item.key and tables and
+            (q := key_latex(item.key, names)) else "",
             "mark": MARKS[item.verdict], "verdict": item.verdict,
             "css": VERDICT_CLASS.get(item.verdict, "skip"),
             "line": item.line or "", "text": one_line(item.text, 600),
@@ -349,7 +377,14 @@ def feedback_context(g: Any, precision: int = 4) -> dict[str, Any]:
         if row in seen:
             continue
         seen.add(row)
+        from symgrad.output.studentmath import key_latex as name_key_latex
+
+        names = names_for(tables, e.question, e.part) if tables else {}
+        own = name_key_latex(e.key) if e.key else None
+        stands = key_latex(e.target, names) if e.target and tables else None
         symbols.append({"name": one_line(e.name, 80), "means": one_line(quantity_text(means), 200),
+                        "name_math": Markup(mathml(own)) if own else "",
+                        "means_math": Markup(mathml(stands)) if stands and not e.ambiguous else "",
                         "source": SOURCES.get(e.source, e.source),
                         "question": e.question + (f" ({e.part})" if e.part else "")})
     counts = report.counts

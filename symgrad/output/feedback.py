@@ -301,7 +301,8 @@ def same_name(a: str, b: str) -> bool:
     return a == b or studentmath.quantity_latex(b) == a
 
 
-def feedback_context(report: Report, sheet: Sheet) -> dict[str, Any]:
+def notation_tables(sheet: Sheet) -> dict[tuple[str, str], dict[str, str]]:
+    """Each part's names in the sheet's notation (LaTeX), by (question, part)."""
     tables: dict[tuple[str, str], dict[str, str]] = {}
     for q in sheet.questions:
         for part in q.parts:
@@ -311,6 +312,11 @@ def feedback_context(report: Report, sheet: Sheet) -> dict[str, Any]:
                     notation = replace(notation, symbols={})
                 tables[q.number, part.label] = latex_names(
                     [n.name for n in part.solution.graph.nodes], notation)
+    return tables
+
+
+def feedback_context(report: Report, sheet: Sheet) -> dict[str, Any]:
+    tables = notation_tables(sheet)
     known = {e.name: m for e in report.symbols[:500] if quotable(e.name)
              for m in [studentmath.quantity_latex(e.name)] if m}  # "z_{2} is used for two things"
     groups: list[dict[str, Any]] = []
