@@ -72,7 +72,9 @@ class Browser:
     def __init__(self) -> None:
         import websocket
 
-        self.profile = tempfile.TemporaryDirectory(prefix="symgrad-chromium-")
+        # Chromium's helper processes may still write to the profile as it closes: cleaned up
+        # without complaint
+        self.profile = tempfile.TemporaryDirectory(prefix="symgrad-chromium-", ignore_cleanup_errors=True)
         self.process = subprocess.Popen(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-extensions",
              "--no-first-run", "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND",
