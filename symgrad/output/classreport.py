@@ -419,9 +419,18 @@ def report_context(result: Any, summary: dict[str, Any], names: dict[str, str]) 
                                      "diagnosis": one_line(example.get("diagnosis", ""), 400),
                                      "href": href(names, example.get("student", ""))},
                          "students": [{"id": s, "href": href(names, s)} for s in m["students"]]})
+    from symgrad.output.feedback import key_latex, notation_tables
+    from symgrad.output.mathml import mathml
+
+    sheet = next((g.report.sheet for g in graded if getattr(g.report, "sheet", None) is not None), None)
+    # the quantities in the sheet's notation, as MathML (the first part that has each name)
+    names = {k: v for table in (notation_tables(sheet).values() if sheet is not None else ())
+             for k, v in table.items()}
     quantities: dict[str, dict[str, Any]] = {}
     for w in summary["wrong_values"]:
+        latex = key_latex(w["key"], names) if names else None
         entry = quantities.setdefault(w["key"], {"key": w["key"], "text": quantity_text(w["key"]),
+                                                 "math": Markup(mathml(latex)) if latex else "",
                                                  "values": [], "count": 0})
         entry["values"].append({**w, "diagnosis": one_line(w.get("diagnosis", ""), 300),
                                 "variants": ", ".join(w.get("variants", []))})
