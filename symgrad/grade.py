@@ -29,7 +29,7 @@ from typing import Any
 
 from symgrad import api
 from symgrad.analyses import sheet as sheets
-from symgrad.analyses.check import Report, check_sheet
+from symgrad.analyses.check import check_sheet
 from symgrad.errors import ProblemError, SymgradError
 from symgrad.input.answers import (ANSWER_SUFFIXES, WRITTEN_SUFFIXES, CheckOptions, load_answers,
                                    load_check_problem)
