@@ -108,15 +108,23 @@ def simplify_heads(
     forms: dict[Symbol, Expr] = {}
     simplified: set[Symbol] = set()
     assumptions: tuple[str, ...] = ()
+    example_adjoints = {adjoint_symbols[n.symbol]: adjoints[n.symbol] for n in graph.nodes
+                        if n.kind == "example_loss" and n.symbol in adjoints}
     for name in sorted(graph.heads):
         head = graph.node(name).symbol
         # ∂L/∂ŷ_k are partials of L itself, so one substitution inlines the whole head
         inline = adjoints[head].xreplace(
             {adjoint_symbols[c]: adjoints[c] for c in graph.children[head]}
         )
+        # in a mini-batch ∂L/∂ŷ is over the example's L[n], whose adjoint is the constant 1/N (or 1)
+        scale: Expr = Integer(1)
+        for s in inline.free_symbols & example_adjoints.keys():
+            scale = example_adjoints[s]
+            inline = inline.xreplace({s: scale})
         unit = name[name.index("[") :]
         yhat, y = symbol(f"yhat{unit}"), symbol(f"y{unit}")
-        forms[head], used = textbook_head(inline, yhat, y, targets, graph.target_sum_is_one)
+        form, used = textbook_head(inline / scale, yhat, y, targets, graph.target_sum_is_one)
+        forms[head] = scale * form
         if forms[head] != inline:
             simplified.add(head)
         assumptions = assumptions or used

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sympy
-from sympy import Expr, Integer, Symbol, factor_terms
+from sympy import Expr, Integer, Rational, Symbol, factor_terms
 from sympy.core.function import AppliedUndef
 
 from symgrad.calculus.activations import (
@@ -26,13 +26,20 @@ from symgrad.errors import ProblemError
 from symgrad.engine.graph import Graph, Node, Number, symbol
 from symgrad.calculus.losses import LOSSES
 from symgrad.input.parser import DEFAULT_FUNCTIONS, ExpressionError, parse_expression
+from symgrad.input.layerspec import ActivationSpec, ConvSpec
 from symgrad.input.spec import LayerSpec, ProblemSpec, Value, is_number
 
 FUNCTIONS = {**DEFAULT_FUNCTIONS, **EXPRESSION_FUNCTIONS}
 
 
 def build(spec: ProblemSpec) -> Graph:
-    return build_network(spec) if spec.network is not None else build_graph(spec)
+    if spec.network is None:
+        return build_graph(spec)
+    if spec.network.plain:
+        return build_network(spec)
+    from symgrad.engine.layers import build_layers  # it builds on this module's builder
+
+    return build_layers(spec)
 
 
 class NetworkBuilder:
@@ -41,6 +48,7 @@ class NetworkBuilder:
     def __init__(self) -> None:
         self.nodes: list[Node] = []
         self.values: dict[Symbol, Number] = {}
+        self.by_symbol: dict[Symbol, Node] = {}
 
     def leaf(self, name: str, kind: str, value: Value) -> Symbol:
         node = Node(name, symbol(name), kind)
@@ -52,7 +60,11 @@ class NetworkBuilder:
     def add(self, name: str, kind: str, expr: Expr, partials: dict[Symbol, Expr]) -> Symbol:
         node = Node(name, symbol(name), kind, expr, partials)
         self.nodes.append(node)
+        self.by_symbol[node.symbol] = node
         return node.symbol
+
+    def node(self, s: Symbol) -> Node:
+        return self.by_symbol[s]
 
 
 def vector_data(spec: ProblemSpec, name: str, length: int) -> tuple[Value, ...]:
@@ -61,7 +73,7 @@ def vector_data(spec: ProblemSpec, name: str, length: int) -> tuple[Value, ...]:
     return given if isinstance(given, tuple) else (None,) * length
 
 
-def layer_activation(layer: LayerSpec) -> Activation:
+def layer_activation(layer: LayerSpec | ConvSpec | ActivationSpec) -> Activation:
     if layer.activation == "leaky_relu" and layer.negative_slope is not None:
         return leaky_relu_with_slope(sympy.Float(layer.negative_slope))
     return ACTIVATIONS.get(layer.activation) or unspecified(layer.activation)
@@ -131,25 +143,50 @@ def build_network(spec: ProblemSpec) -> Graph:
         for a, out, partials in zip(names, outputs, activation_partials(outputs, zs, names)):
             b.add(a.name, "activation", out, partials)
         previous = names
+    return network_loss(spec, b, [previous], [0], parameters, weights)
+
+
+def network_loss(spec: ProblemSpec, b: NetworkBuilder, outputs: list[list[Symbol]], examples: list[int],
+                 parameters: list[str], weights: list[Symbol]) -> Graph:
+    """The loss over the outputs of each example (one, or a mini-batch's mean or sum), and the graph.
+
+    A mini-batch has a loss L[n] per example and L their mean (or sum); one example has L alone.
+    """
+    net = spec.network
+    assert net is not None
     heads: frozenset[str] = frozenset()
     output = ""  # no loss: only gradients named in full (dyhat[1]/dx[1]) can be asked for
     sum_is_one = False
     if net.loss is not None:
-        y_values = vector_data(spec, "y", len(previous))
-        ys = [b.leaf(f"y[{k}]", "target", v) for k, v in enumerate(y_values, 1)]
-        loss = loss_expression(spec, previous, ys)
-        if net.l2:
-            loss += sympy.Float(net.l2) * sympy.Add(*(wij**2 for wij in weights))
-        partials = {}
-        for s in [*previous, *ys, *(weights if net.l2 else [])]:
-            partials[s] = factor_terms(loss.diff(s))
-        b.add("L", "loss", loss, partials)
+        given = spec.data.get("y")
+        width = len(outputs[0])
+        losses: list[Symbol] = []
+        distributions: list[bool] = []  # each example's targets sum to one (or are unknown)
+        for k, (n, yhat) in enumerate(zip(examples, outputs)):
+            values = given[k * width:(k + 1) * width] if isinstance(given, tuple) else (None,) * width
+            known_targets = [float(v) for v in values if isinstance(v, (int, float))]
+            at = f"[{n}]" if n else ""
+            ys = [b.leaf(f"y{at}[{j}]", "target", v) for j, v in enumerate(values, 1)]
+            loss = loss_expression(spec, yhat, ys)
+            if not n and net.l2:
+                loss += sympy.Float(net.l2) * sympy.Add(*(wij**2 for wij in weights))
+            parents = [*yhat, *ys, *(weights if net.l2 and not n else [])]
+            losses.append(b.add(f"L{at}", "example_loss" if n else "loss", loss,
+                                {s: factor_terms(loss.diff(s)) for s in parents}))
+            distributions.append(len(known_targets) < width or abs(sum(known_targets) - 1) < 1e-12)
+        if examples != [0]:  # a mini-batch: L is the mean (or the sum) of the examples' losses
+            scale = Rational(1, len(losses)) if net.reduction == "mean" else Integer(1)
+            total = scale * sympy.Add(*losses)
+            partials = {l: scale for l in losses}
+            if net.l2:
+                penalty = sympy.Float(net.l2) * sympy.Add(*(wij**2 for wij in weights))
+                total += penalty
+                partials |= {w: factor_terms(penalty.diff(w)) for w in weights}
+            b.add("L", "loss", total, partials)
         output = "L"
-        heads = frozenset(f"z{depth}[{i}]" for i in range(1, len(previous) + 1))
-        known_targets = [float(v) for v in y_values if isinstance(v, (int, float))]
-        sum_is_one = net.loss == "cross_entropy" and (
-            len(known_targets) < len(y_values) or abs(sum(known_targets) - 1) < 1e-12
-        )
+        sum_is_one = net.loss == "cross_entropy" and all(distributions)
+        named = [s for ys in outputs for s in ys if s.name.startswith("yhat[")]
+        heads = frozenset(p.name for s in named for p in b.node(s).partials)
     return Graph(
         nodes=tuple(b.nodes),
         output=output,

@@ -16,6 +16,9 @@ NESTING = 12  # tables and arrays inside each other (a sheet needs 6: question.p
 INTEGER_DIGITS = 18  # an integer in a file (a float has 15-17 significant digits anyway)
 EXPRESSION_CHARACTERS = 10_000  # one expression (the safe parser's own limit)
 UNITS = 512  # units in one layer, and inputs
+BATCH = 64  # examples of a mini-batch
+VALUES = 20_000  # values a network computes (every unit, position, time step), times its examples
+STEPS = 20  # steps of an optimizer
 LAYERS = 64  # layers of a network
 PARAMETERS = 100_000  # weights and biases of a network (16 × 64 has 66,560)
 VARIABLES = 500  # defined variables of a computation graph
@@ -34,6 +37,9 @@ BOUNDS = {  # for the README's table and the tests
     "digits of an integer": INTEGER_DIGITS,
     "characters per expression": EXPRESSION_CHARACTERS,
     "units per layer (and inputs)": UNITS,
+    "examples of a mini-batch": BATCH,
+    "values a network computes, times its examples": VALUES,
+    "steps of an optimizer": STEPS,
     "layers": LAYERS,
     "weights and biases": PARAMETERS,
     "variables of a graph": VARIABLES,

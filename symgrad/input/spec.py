@@ -13,17 +13,21 @@ import tomllib
 import sympy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any
 
 from symgrad.input import limits
+from symgrad.input.entries import (  # noqa: F401  (re-exported: the readers of one entry)
+    IDENTIFIER, Reader, Value, entry, is_number, matrix, shape_of, symbolic_or_vector, vector,
+)
 from symgrad.calculus.activations import ACTIVATIONS
 from symgrad.errors import ProblemError
 from symgrad.calculus.losses import LOSSES
+from symgrad.input.layerspec import (
+    KINDS, ActivationSpec, BatchNormSpec, ConvSpec, DropoutSpec, FlattenSpec, PoolSpec, RNNSpec, Shape,
+    indices, nested, read_batchnorm, read_conv, read_dropout, read_pool, read_rnn, size,
+)
+from symgrad.input.optimizerspec import OptimizerSpec, read_optimizer
 
-# A weight, bias, input or target: a number, or None/a name to keep it symbolic.
-Value = int | float | str | None
-
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 OUTPUT = re.compile(r"yhat[0-9]*\Z")
 # Names that may stand for an unspecified activation g(z): one letter or a Greek letter, so
 # that a misspelt "sigmod" is reported instead of silently becoming an unknown function.
@@ -41,16 +45,32 @@ class LayerSpec:
     weights: tuple[tuple[Value, ...], ...] | None  # always [into unit i][from unit j]
     biases: tuple[Value, ...] | None
     negative_slope: float | None = None  # leaky_relu's α
+    kind: str = "dense"
+
+
+Layer = LayerSpec | ConvSpec | PoolSpec | FlattenSpec | RNNSpec | BatchNormSpec | DropoutSpec | ActivationSpec
 
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    inputs: int
-    layers: tuple[LayerSpec, ...]
+    inputs: int  # the values of one example (the product of `shape`)
+    layers: tuple[Layer, ...]
     loss: str | None
     learning_rate: float | None
     l2: float | None
     layout: str = "out_in"  # how the file writes weight matrices (a student may write them so)
+    shape: Shape = ()  # one example's input: (features,), (channels, length), (channels, h, w), (steps, features)
+    batch: int = 0  # examples in [data] x; 0: one example, named without an example index
+    reduction: str = "mean"  # of the per-example losses of a mini-batch
+
+    @property
+    def plain(self) -> bool:
+        """Dense layers on one example: the network the matrix form, figures and check read."""
+        return self.batch == 0 and all(isinstance(layer, LayerSpec) for layer in self.layers)
+
+    @property
+    def outputs(self) -> int:
+        return size(self.layers[-1].shape) if not isinstance(self.layers[-1], LayerSpec) else self.layers[-1].units
 
 
 @dataclass(frozen=True)
@@ -75,57 +95,10 @@ class ProblemSpec:
     data: dict[str, Value | tuple[Value, ...]]
     ask: AskSpec
     at: str = ""  # where in the file it sits ("question[2]"), for messages
+    optimizer: OptimizerSpec | None = None
 
     def field(self, key: str) -> str:
         return f"{self.at}.{key}" if self.at else key
-
-
-class Reader:
-    """Typed access to one TOML table, reporting a wrong field by its dotted path."""
-
-    def __init__(
-        self, source: str, table: dict[str, Any], path: str, allowed: set[str] | None
-    ) -> None:
-        """`allowed`: the keys this table may have; None for a table of the user's own names."""
-        self.source, self.table, self.path = source, table, path
-        unknown = [key for key in table if allowed is not None and key not in allowed]
-        if unknown:
-            expected = ", ".join(sorted(allowed or ()))
-            self.fail(unknown[0], f"unknown field (expected one of: {expected})")
-
-    def where(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def fail(self, key: str, expected: str) -> NoReturn:
-        raise ProblemError(self.source, self.where(key), expected)
-
-    def table_at(self, key: str, allowed: set[str] | None) -> Reader:
-        value = self.table.get(key)
-        if not isinstance(value, dict):
-            self.fail(key, "expected a table")
-        return Reader(self.source, value, self.where(key), allowed)
-
-    def string(self, key: str, default: str | None = None) -> str | None:
-        value = self.table.get(key, default)
-        if value is not None and not isinstance(value, str):
-            self.fail(key, f"expected a string, got {value!r}")
-        return value
-
-    def number(self, key: str, positive: bool = False) -> float | None:
-        value = self.table.get(key)
-        if value is None:
-            return None
-        if not is_number(value):
-            self.fail(key, f"expected a number, got {value!r}")
-        if positive and value <= 0:
-            self.fail(key, f"expected a positive number, got {value!r}")
-        return value
-
-    def integer(self, key: str) -> int:
-        value = self.table.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            self.fail(key, f"expected a positive whole number, got {value!r}")
-        return value
 
 
 # sympy's names for the functions the safe parser knows in lower case
@@ -145,72 +118,6 @@ def expression_text(value: object) -> str | None:
     return None
 
 
-def is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def entry(source: str, field: str, value: object) -> Value:
-    """One number, or a name that keeps the entry symbolic."""
-    if is_number(value):
-        return value  # type: ignore[return-value]
-    if isinstance(value, str) and IDENTIFIER.match(value):
-        return value
-    raise ProblemError(
-        source, field, f"expected a number, or a name to keep it symbolic, got {value!r}"
-    )
-
-
-def vector(source: str, field: str, value: object, length: int, what: str) -> tuple[Value, ...]:
-    if not isinstance(value, list) or len(value) != length:
-        got = f"{len(value)} entries" if isinstance(value, list) else repr(value)
-        raise ProblemError(source, field, f"expected a list of {length} {what}, got {got}")
-    return tuple(entry(source, f"{field}[{k + 1}]", v) for k, v in enumerate(value))
-
-
-def symbolic_or_vector(source: str, field: str, value: object, units: int) -> tuple[Value, ...] | None:
-    """Biases: a list, `true` for symbolic biases, or nothing (omitted or `false`) for none."""
-    if value is None or value is False:
-        return None
-    if value is True:
-        return (None,) * units
-    return vector(source, field, value, units, "biases (or true for symbolic biases)")
-
-
-def matrix(
-    source: str, field: str, value: object, units: int, fan_in: int, layout: str
-) -> tuple[tuple[Value, ...], ...]:
-    """The weight matrix as [into unit i][from unit j], whatever the file's layout."""
-    rows, cols = (units, fan_in) if layout == "out_in" else (fan_in, units)
-    shape_ok = isinstance(value, list) and len(value) == rows and all(
-        isinstance(row, list) and len(row) == cols for row in value
-    )
-    if not shape_ok:
-        got = shape_of(value)
-        raise ProblemError(
-            source,
-            field,
-            f"expected {rows} rows of {cols} entries ({layout} layout: {units} units fed by "
-            f"{fan_in}), got {got}",
-        )
-    rows_read = cast(list[list[object]], value)  # its shape was checked above
-    table = tuple(
-        tuple(entry(source, f"{field}[{r + 1}][{c + 1}]", v) for c, v in enumerate(row))
-        for r, row in enumerate(rows_read)
-    )
-    return table if layout == "out_in" else tuple(zip(*table))
-
-
-def shape_of(value: object) -> str:
-    if not isinstance(value, list):
-        return repr(value)
-    widths = {len(row) if isinstance(row, list) else -1 for row in value}
-    if widths == {-1}:
-        return f"a flat list of {len(value)}"
-    if len(widths) == 1 and -1 not in widths:
-        return f"{len(value)} rows of {widths.pop()}"
-    return f"{len(value)} rows of unequal length"
-
-
 def read_activation(reader: Reader, key: str) -> str:
     name = reader.string(key, "identity")
     assert name is not None
@@ -224,15 +131,46 @@ def read_activation(reader: Reader, key: str) -> str:
     )
 
 
+def read_shape(net: Reader) -> Shape:
+    """network.inputs: a number of features, or a list (channels, length), (channels, height,
+    width) or, before an rnn, (steps, features)."""
+    raw = net.table.get("inputs")
+    if isinstance(raw, list):
+        if not 1 <= len(raw) <= 3 or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in raw):
+            net.fail("inputs", f"expected a whole number, or a list of 1 to 3 sizes such as [1, 6, 6], got {raw!r}")
+        shape = tuple(raw)
+    else:
+        shape = (net.integer("inputs"),)
+    limits.at_most(net.source, net.where("inputs"), "inputs", size(shape), limits.UNITS)
+    return shape
+
+
+def batch_size(source: str, raw_data: object, shape: Shape) -> int:
+    """The number of examples when [data] x holds a mini-batch (one more level of lists than one
+    example has), or 0 for one example."""
+    x = raw_data.get("x") if isinstance(raw_data, dict) else None
+    depth, v = 0, x
+    while isinstance(v, list) and v:
+        depth, v = depth + 1, v[0]
+    if x is None or depth <= len(shape):
+        return 0
+    limits.at_most(source, "data.x", "examples of a mini-batch", len(x), limits.BATCH)
+    return len(x)
+
+
 def read_network(source: str, top: Reader) -> NetworkSpec:
     net = top.table_at(
-        "network", {"inputs", "loss", "learning_rate", "layout", "layer", "l2"}
+        "network", {"inputs", "loss", "learning_rate", "layout", "layer", "l2", "reduction"}
     )
-    inputs = net.integer("inputs")
-    limits.at_most(source, net.where("inputs"), "inputs", inputs, limits.UNITS)
+    shape = read_shape(net)
+    batch = batch_size(source, top.table.get("data"), shape)
     layout = net.string("layout", "out_in")
     if layout not in ("out_in", "in_out"):
         net.fail("layout", f'expected "out_in" or "in_out", got {layout!r}')
+    reduction = net.string("reduction", "mean")
+    if reduction not in ("mean", "sum"):
+        net.fail("reduction", f'expected "mean" or "sum" (of the mini-batch\'s losses), got {reduction!r}')
     loss = expression_text(net.table.get("loss"))
     if "loss" in net.table and loss is None:
         net.fail("loss", f"expected a loss name or an expression, got {net.table['loss']!r}")
@@ -247,51 +185,103 @@ def read_network(source: str, top: Reader) -> NetworkSpec:
     if not isinstance(raw_layers, list) or not raw_layers:
         net.fail("layer", "expected at least one [[network.layer]] table")
     limits.at_most(source, net.where("layer"), "layers", len(raw_layers), limits.LAYERS)
-    layers: list[LayerSpec] = []
+    layers: list[Layer] = []
     parameters = 0
-    fan_in = inputs
+    values = size(shape)  # per example, after each layer: bounds the graph's size
     for n, raw in enumerate(raw_layers, start=1):  # type: ignore[arg-type]
         if not isinstance(raw, dict):
             net.fail(f"layer[{n}]", "expected a table")
-        layer = Reader(
-            source,
-            raw,
-            f"network.layer[{n}]",
-            {"units", "activation", "weights", "biases", "negative_slope"},
-        )
-        units = layer.integer("units")
-        limits.at_most(source, layer.where("units"), "units", units, limits.UNITS)
-        parameters += units * (fan_in + 1)
-        limits.at_most(source, layer.where("units"), "weights and biases up to this layer",
+        layer = read_layer(source, raw, f"network.layer[{n}]", shape, layout, batch, first=n == 1)
+        layers.append(layer)
+        parameters += layer_parameters(layer, shape)
+        limits.at_most(source, f"network.layer[{n}]", "weights and biases up to this layer",
                        parameters, limits.PARAMETERS)
-        activation = read_activation(layer, "activation")
-        weights = raw.get("weights")
-        biases = raw.get("biases")
-        slope = layer.number("negative_slope")
-        if slope is not None and activation != "leaky_relu":
-            layer.fail("negative_slope", "only a leaky_relu layer takes a negative_slope")
-        layers.append(
-            LayerSpec(
-                units=units,
-                activation=activation,
-                weights=None
-                if weights is None
-                else matrix(source, layer.where("weights"), weights, units, fan_in, layout),
-                biases=symbolic_or_vector(source, layer.where("biases"), biases, units),
-                negative_slope=slope,
-            )
-        )
-        fan_in = units
-    if loss == "cross_entropy" and layers[-1].activation != "softmax":
+        shape = layer.shape if not isinstance(layer, LayerSpec) else (layer.units,)
+        values += size(shape) * (layer.steps if isinstance(layer, RNNSpec) else 1)
+        limits.at_most(source, f"network.layer[{n}]", "values computed up to this layer, times "
+                       "the examples", values * max(batch, 1), limits.VALUES)
+    last = layers[-1]
+    if loss == "cross_entropy" and getattr(last, "activation", None) != "softmax":
         net.fail("loss", "cross_entropy needs a softmax output layer (use bce for sigmoid units)")
+    if len(shape) != 1 and net.table.get("loss") is not None:
+        net.fail("layer", "the last layer must give a vector for the loss: end with a flatten or a dense layer")
     return NetworkSpec(
-        inputs=inputs,
+        inputs=size(read_shape(net)),
         layers=tuple(layers),
         loss=loss,
         learning_rate=net.number("learning_rate"),
         l2=net.number("l2"),
         layout=layout,
+        shape=read_shape(net),
+        batch=batch,
+        reduction=reduction,
     )
+
+
+def layer_parameters(layer: Layer, shape_in: Shape) -> int:
+    if isinstance(layer, LayerSpec):
+        return layer.units * (size(shape_in) + 1)
+    if isinstance(layer, ConvSpec):
+        return layer.channels * (layer.shape_in[0] * size(layer.kernel) + 1)
+    if isinstance(layer, RNNSpec):
+        return layer.units * (layer.shape_in[1] + layer.units + 2)
+    if isinstance(layer, BatchNormSpec):
+        return 2 * layer.shape[0]
+    return 0
+
+
+def read_layer(source: str, raw: dict[str, Any], where: str, shape: Shape, layout: str, batch: int,
+               first: bool) -> Layer:
+    kind = raw.get("type", "dense")
+    if kind not in KINDS:
+        Reader(source, raw, where, None).fail("type", f"unknown layer type {kind!r}: expected {' | '.join(KINDS)}")
+    allowed = {
+        "dense": {"units", "activation", "weights", "biases", "negative_slope"},
+        "conv1d": {"out_channels", "kernel", "stride", "padding", "activation", "weights", "biases", "negative_slope"},
+        "maxpool": {"kernel", "stride"},
+        "flatten": set(),
+        "rnn": {"units", "activation", "weights", "recurrent", "biases", "recurrent_biases", "h0"},
+        "batchnorm": {"gamma", "beta", "epsilon"},
+        "dropout": {"p", "mask"},
+        "activation": {"activation", "negative_slope"},
+    }
+    allowed["conv2d"], allowed["avgpool"] = allowed["conv1d"], allowed["maxpool"]
+    layer = Reader(source, raw, where, allowed[kind] | {"type"})
+    activation = read_activation(layer, "activation")
+    slope = layer.number("negative_slope")
+    if slope is not None and activation != "leaky_relu":
+        layer.fail("negative_slope", "only a leaky_relu layer takes a negative_slope")
+    if activation == "softmax" and kind not in ("dense", "activation"):
+        layer.fail("activation", "softmax acts on a vector: give it to a dense layer or an activation layer")
+    if kind == "dense":
+        if len(shape) != 1:
+            layer.fail("type", f"a dense layer takes a vector, but gets shape {' × '.join(map(str, shape))}: "
+                       'put a layer of type = "flatten" before it')
+        units = layer.integer("units")
+        limits.at_most(source, layer.where("units"), "units", units, limits.UNITS)
+        weights, biases = raw.get("weights"), raw.get("biases")
+        return LayerSpec(
+            units=units,
+            activation=activation,
+            weights=None if weights is None else matrix(source, layer.where("weights"), weights, units, shape[0], layout),
+            biases=symbolic_or_vector(source, layer.where("biases"), biases, units),
+            negative_slope=slope,
+        )
+    if kind in ("conv1d", "conv2d"):
+        return read_conv(layer, kind, shape, activation, slope)
+    if kind in ("maxpool", "avgpool"):
+        return read_pool(layer, kind, shape)
+    if kind == "flatten":
+        return FlattenSpec(shape, (size(shape),))
+    if kind == "rnn":
+        return read_rnn(layer, shape, activation if "activation" in raw else "tanh", first)
+    if kind == "batchnorm":
+        return read_batchnorm(layer, shape, batch)
+    if kind == "dropout":
+        return read_dropout(layer, shape, batch)
+    if activation == "softmax" and len(shape) != 1:
+        layer.fail("activation", "softmax acts on a vector: flatten first")
+    return ActivationSpec(activation, shape, shape, slope)
 
 
 def read_graph(source: str, top: Reader) -> GraphSpec:
@@ -321,11 +311,16 @@ def read_data(source: str, top: Reader, network: NetworkSpec | None) -> dict[str
     data: dict[str, Value | tuple[Value, ...]] = {}
     if network is not None:
         where = Reader(source, raw, top.where("data"), {"x", "y"}).where
-        if "x" in raw:
-            data["x"] = vector(source, where("x"), raw["x"], network.inputs, "inputs")
-        if "y" in raw:
-            outputs = network.layers[-1].units
-            data["y"] = vector(source, where("y"), raw["y"], outputs, "targets")
+        examples = (network.batch,) if network.batch else ()
+        for key, shape, what in (("x", network.shape, "inputs"), ("y", (network.outputs,), "targets")):
+            if key not in raw:
+                continue
+            if len(shape) == 1 and not examples:  # one example's vector, as always
+                data[key] = vector(source, where(key), raw[key], shape[0], what)
+                continue
+            full = examples + shape
+            table = nested(source, where(key), raw[key], full, what)
+            data[key] = tuple(table[at] for at in indices(full))  # flat, in C order
         return data
     for name, value in raw.items():
         data[name] = entry(source, f"{top.where('data')}.{name}", value)
@@ -352,7 +347,7 @@ def read_problem(data: dict[str, Any], source: str = "<problem>", at: str = "") 
     """Validate a parsed TOML document (or, `at` a dotted path, one question of a sheet)."""
     if not at:  # a whole document (a file's was checked as it was read; a dict from Python was not)
         limits.check_plain_data(data, source)
-    top = Reader(source, data, at, {"title", "network", "graph", "data", "ask"})
+    top = Reader(source, data, at, {"title", "network", "graph", "data", "ask", "optimizer"})
     if ("network" in data) == ("graph" in data):
         raise ProblemError(source, at, "expected exactly one of [network] or [graph]")
     network = read_network(source, top) if "network" in data else None
@@ -365,6 +360,7 @@ def read_problem(data: dict[str, Any], source: str = "<problem>", at: str = "") 
         data=read_data(source, top, network),
         ask=read_ask(top),
         at=at,
+        optimizer=read_optimizer(top, network.learning_rate if network else graph.learning_rate if graph else None),
     )
 
 
