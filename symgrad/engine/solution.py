@@ -12,7 +12,9 @@ import sympy
 from sympy import Expr, Symbol
 
 from symgrad.engine.backward import Derivation, Sweep, derive, reverse_sweep
+from symgrad.engine import optimize
 from symgrad.engine.build import build
+from symgrad.engine.optimize import Step
 from symgrad.engine.certify import Certifier, compose
 from symgrad.errors import NumericError, ProblemError
 from symgrad.engine.graph import Graph
@@ -46,6 +48,7 @@ class Solution:
     updated: dict[str, Value]
     adjoint_values: dict[str, Value]  # "dL/dz1[1]" ↦ its number: the δ of each node
     sweeps: dict[str, Sweep]  # the reverse sweep from each top (L, f, yhat[1]), kept for reuse
+    steps: tuple[Step, ...] = ()  # the [optimizer]'s steps, each with every state
 
     @property
     def title(self) -> str:
@@ -83,10 +86,15 @@ def solve_spec(spec: ProblemSpec) -> Solution:
         s.name: env[s] for sweep in sweeps.values() for s in sweep.adjoint_symbols.values()
         if isinstance(s, Symbol) and s in env
     }
-    return Solution(
-        spec, graph, values, gradients, updates(spec, graph, gradients, env), adjoint_values,
-        sweeps,
-    )
+    steps: tuple[Step, ...] = ()
+    updated = updates(spec, graph, gradients, env)
+    if spec.optimizer is not None:
+        if not graph.output:
+            raise ProblemError(spec.source, spec.field("optimizer"), "an optimizer needs network.loss")
+        sweep = sweeps.get(graph.output) or reverse_sweep(graph, graph.output)
+        steps = optimize.run(spec.optimizer, graph, sweep, spec.source, spec.field("optimizer"))
+        updated = {name: state["value"] for name, state in steps[-1].states.items()}
+    return Solution(spec, graph, values, gradients, updated, adjoint_values, sweeps, steps)
 
 
 def gradient(
