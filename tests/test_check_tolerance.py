@@ -64,3 +64,35 @@ def test_the_students_own_rounding_is_allowed(tmp_path: Path) -> None:
         f"a^{{[1]}}_1 = \\tanh(0.61) = {from_rounded:.4f}",
         f"a^{{[1]}}_1 = {from_rounded - 0.004:.4f}",  # beyond the drift the other way
     ], b=0.2137) == ["correct", "correct", "correct", "wrong"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Root causes found by bench/bench_check_soundness.py, each cut down to a few lines
+
+
+def graph_verdicts(tmp_path: Path, define: dict[str, str], data: dict[str, float],
+                   lines: list[str]) -> list[str]:
+    """The verdicts of a written solution of a computation graph with output f."""
+    rows = "\n".join(f'{k} = "{v}"' for k, v in define.items())
+    given = "\n".join(f"{k} = {v}" for k, v in data.items())
+    problem = tmp_path / "g.toml"
+    problem.write_text(f'title = "graph"\n[graph]\noutput = "f"\n[graph.define]\n{rows}\n'
+                       f"[data]\n{given}\n")
+    work = tmp_path / "g.md"
+    work.write_text("\n\n".join(f"$${line}$$" for line in lines) + "\n")
+    return [i.verdict for i in api.check(problem, work).items]
+
+
+def test_ecf_through_a_derivative_taken_from_the_nodes_own_value(tmp_path: Path) -> None:
+    """exp' written as the node's own value g2: a wrong g2 = 1.25 carried into ∂f/∂g1 = 3·g2
+    makes that line right from the student's own g2 (correct-ecf), although the engine's form
+    exp(g1) does not use g2 at all."""
+    g1 = 0.5 * 0.4  # 0.2 exactly
+    assert abs(3 * math.exp(g1) - 3 * 1.25) > 0.05  # 3.664 against 3.75: no rounding
+    assert graph_verdicts(tmp_path, {"f": "3*g2", "g2": "exp(g1)", "g1": "x1*x2"},
+                          {"x1": 0.5, "x2": 0.4}, [
+        "g_{1} = 0.2",
+        "g_{2} = 1.25",  # exp(0.2) = 1.2214
+        "\\frac{\\partial f}{\\partial g_{2}} = 3",
+        "\\frac{\\partial f}{\\partial g_{1}} = 3.75",  # 3 · 1.25
+    ]) == ["correct", "wrong", "correct", "correct-ecf"]

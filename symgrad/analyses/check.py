@@ -614,28 +614,35 @@ class Checker(Diagnoses):
                         spread += abs(moved - target)
             return close(vals[p], halves[p], target, spread)
 
-        # a local derivative taken from the node's written value or from its argument's alike
-        if not any(all(matched(p, local) for p in range(len(scope.points)))
-                   for local in ("", "value", "argument")):
-            return None
-        carried = [k for k in wrong if self.affects(scope, k, key, used)]
+        # a local derivative taken from the node's written value or from its argument's alike;
+        # a wrong value counts as carried when it changes the key the way the matching form
+        # takes the derivative (exp' = g uses the student's g, exp' = exp(x) does not)
+        carried: list[str] = []
+        for local in ("", "value", "argument"):
+            if all(matched(p, local) for p in range(len(scope.points))):
+                carried = [k for k in wrong if self.affects(scope, k, key, used, local)]
+                if carried:
+                    break
         if not carried:
             return None
         names = ", ".join(f"{k} = {used[k].text}" + (f" (line {used[k].line})" if used[k].line else "")
                           for k in carried[:3])
         return "correct-ecf", f"right from your own {names}"
 
-    def affects(self, scope: Scope, k: str, key: str, used: dict[str, Claim]) -> bool:
+    def affects(self, scope: Scope, k: str, key: str, used: dict[str, Claim],
+                local: str = "") -> bool:
         """Whether the student's value of k was used for key: with it put right (and the
-        student's other values kept), key comes out differently."""
+        student's other values kept), key comes out differently, its local derivatives taken
+        in the form `local` (see Model)."""
         p = 0
         overrides = {name: c.values[p] for name, c in used.items()}
-        mine = Model(scope.graph, scope.points[p], overrides, layers=scope.layers).quantity(key)
+        mine = Model(scope.graph, scope.points[p], overrides, layers=scope.layers,
+                     local=local).quantity(key)
         right = scope.expected(k)[p]
         if right is None:
             return False
         fixed = Model(scope.graph, scope.points[p], {**overrides, k: right},
-                      layers=scope.layers).quantity(key)
+                      layers=scope.layers, local=local).quantity(key)
         return mine is not None and fixed is not None and not close(mine, 0, fixed, 0)
 
     def register(self, scope: Scope, key: str, st: Statement, vals: list[Any], halves: list[Any],
