@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from symgrad.analyses.collapse import EquivalentLayer, equivalent_layer
 from symgrad.analyses.dependency import Dependency, dependency
+from symgrad.analyses.layerforms import LayerForms, layer_forms
 from symgrad.analyses.matrixform import MatrixBackprop, matrix_backprop
 from symgrad.analyses.vector import VectorGradient, vector_gradient_of
 from symgrad.engine.solution import Solution, solve_spec
@@ -39,6 +40,8 @@ class Part:
     note: str = ""  # prose for the answer key only
     points: int | None = None  # marks for the part
     style: str = ""  # "paths", "delta" or "" (the default for the problem)
+    erratum: bool = False  # the note quotes the source's mistakes (its false formulas are meant)
+    layers: LayerForms | None = None  # convolution, pooling, BPTT, batch norm, mini-batch worked out
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Question:
     text: str
     parts: tuple[Part, ...]
     note: str = ""  # prose for the answer key only
+    erratum: bool = False  # the note quotes the source's mistakes
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,8 @@ class Sheet:
 def solve_sheet(spec: SheetSpec) -> Sheet:
     """Solve every part of a read sheet."""
     questions = tuple(
-        Question(q.number, q.text, tuple(solve_part(spec.source, p) for p in q.parts), q.note)
+        Question(q.number, q.text, tuple(solve_part(spec.source, p) for p in q.parts), q.note,
+                 q.erratum)
         for q in spec.questions
     )
     sheet = Sheet(spec.title, spec.author, spec.source, spec.precision, spec.notation, questions)
@@ -112,7 +117,8 @@ def check_quantities(sheet: Sheet) -> None:
 
 def solve_part(source: str, spec: PartSpec) -> Part:
     part = Part(spec.label, spec.text, spec.show, spec.remark, spec.problem, plot=spec.plot,
-                plot_at=spec.plot_at, note=spec.note, points=spec.points, style=spec.style)
+                plot_at=spec.plot_at, note=spec.note, points=spec.points, style=spec.style,
+                erratum=spec.erratum)
     if spec.claim is not None:
         try:
             verdict = verify(spec.claim.claim, where=list(spec.claim.where),
@@ -142,7 +148,8 @@ def solved(source: str, part: Part) -> Part:
     if part.problem is None:
         return part
     try:
-        return replace(part, solution=solve_spec(part.problem))
+        solution = solve_spec(part.problem)
+        return replace(part, solution=solution, layers=layer_forms(solution))
     except NumericError as error:
         where = f"{part.problem.at}: " if part.problem.at else ""
         raise NumericError(f"{source}: {where}{error}") from None
@@ -150,6 +157,6 @@ def solved(source: str, part: Part) -> Part:
 
 def sheet_of(solution: Solution, notation: Notation = Notation(), precision: int = 4) -> Sheet:
     """A single solved problem as a sheet of one question, to render it."""
-    part = Part("", "", SHOWABLE, "", solution.spec, solution)
+    part = Part("", "", SHOWABLE, "", solution.spec, solution, layers=layer_forms(solution))
     return Sheet(solution.title, "", solution.spec.source, precision, notation,
                  (Question("", "", (part,)),))

@@ -16,6 +16,7 @@ The record of each step keeps every state, so the key can show the table a textb
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sympy import Symbol
@@ -49,18 +50,25 @@ def states_shown(spec: OptimizerSpec) -> tuple[str, ...]:
 def loss_and_gradient(graph: Graph, sweep: Sweep, leaves: dict[Symbol, float],
                       parameters: list[Symbol]) -> tuple[float, dict[Symbol, float]]:
     """L and ∂L/∂θ at the given leaves, from the forward values and the sweep's adjoints."""
-    env: dict[Symbol, object] = dict(leaves)
-    for node in graph.nodes:
-        if node.expr is not None:
-            env[node.symbol] = evaluate(node.expr, env)
-    for v in sweep.order:
-        env[sweep.adjoint_symbols[v]] = evaluate(sweep.adjoints[v], env)  # type: ignore[arg-type]
+    env = full_env(graph, sweep, leaves)
     loss = env[sweep.top.symbol]
     grads = {p: env[sweep.adjoint_symbols[p]] if p in sweep.adjoint_symbols else 0.0 for p in parameters}
     for value in [loss, *grads.values()]:
         if not is_float(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
             raise NumericError(f"the optimizer reached a value that is not a finite number ({value})")
     return float(loss), {p: float(g) for p, g in grads.items()}  # type: ignore[arg-type]
+
+
+def full_env(graph: Graph, sweep: Sweep, leaves: Mapping[Symbol, float] | None = None) -> dict[Symbol, object]:
+    """Every node's value and every adjoint of the sweep, in numbers (at the problem's values,
+    or at `leaves`)."""
+    env: dict[Symbol, object] = dict(graph.values if leaves is None else leaves)
+    for node in graph.nodes:
+        if node.expr is not None:
+            env[node.symbol] = evaluate(node.expr, env)  # type: ignore[arg-type]
+    for v in sweep.order:
+        env[sweep.adjoint_symbols[v]] = evaluate(sweep.adjoints[v], env)  # type: ignore[arg-type]
+    return env
 
 
 def run(spec: OptimizerSpec, graph: Graph, sweep: Sweep, source: str, field: str) -> tuple[Step, ...]:

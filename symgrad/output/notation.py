@@ -18,20 +18,22 @@ from symgrad.input.names import Partial
 from symgrad.input.sheetspec import Notation
 from symgrad.output.latex import variable_latex
 
-INDEXED = re.compile(r"(?P<base>[A-Za-z]+?)(?P<layer>\d*)\[(?P<index>[\d,]+)\]\Z")
-LETTERS = {"yhat": r"\hat{y}", "W": "W", "b": "b", "z": "z", "a": "a", "x": "x", "y": "y"}
+# W2[1,1]; with an example's or a time step's index first, z1[2][1] and h1[3][2]: z^{[1](2)}_{1}
+INDEXED = re.compile(r"(?P<base>[A-Za-z]+?)(?P<layer>\d*)(?P<lead>(?:\[\d+\])*)\[(?P<index>[\d,]+)\]\Z")
+LETTERS = {"yhat": r"\hat{y}", "W": "W", "b": "b", "z": "z", "a": "a", "x": "x", "y": "y",
+           "gamma": r"\gamma", "beta": r"\beta", "mu": r"\mu", "var": r"\sigma^{2}", "xhat": r"\hat{x}"}
 FLAT_LETTERS = {"W": "w"}
 SCRIPTED = re.compile(r"[_^]")
 
 
 def latex_names(names: Sequence[str], notation: Notation) -> dict[str, str]:
     """LaTeX for every node name of one problem (flat numbering needs them all at once)."""
-    counts: dict[str, int] = {}  # how many units share a base and layer: one unit drops its index
+    units: dict[str, set[str]] = {}  # the units that share a base and layer: one unit drops its index
     for name in names:
         m = INDEXED.match(name)
         if m:
-            key = m["base"] + m["layer"]
-            counts[key] = counts.get(key, 0) + 1
+            units.setdefault(m["base"] + m["layer"], set()).add(m["index"])
+    counts = {family: len(indexes) for family, indexes in units.items()}
     numbering: dict[str, int] = {}
     out = {}
     for name in names:
@@ -48,6 +50,8 @@ def name_latex(
     if m is None:
         return variable_latex(name)  # L, a graph's own names: x1 ↦ x_{1}, alpha ↦ \alpha
     base, layer, index = m["base"], m["layer"], m["index"].split(",")
+    if base == "L" and not layer:  # one example's loss in a mini-batch: L^{(n)}
+        return "{%s}^{(%s)}" % (notation.symbols.get("L", "L"), m["index"])
     if base == "W" and notation.index_order == "in_out":
         index = index[::-1]
     family = base + layer
@@ -64,10 +68,13 @@ def name_latex(
         letter = notation.symbols.get(base, LETTERS.get(base, base))
         mark = f"^{{({layer})}}" if notation.style == "paren" else f"^{{[{layer}]}}"
         mark = mark if layer else ""
+    lead = "".join(f"({k})" for k in re.findall(r"\d+", m["lead"]))  # the example, the time step
     if alone and not layer:
-        return letter  # a single output ŷ, a single target y, a single input x
+        return letter + (f"^{{{lead}}}" if lead else "")  # a single output ŷ, target y, input x
     joiner = "," if any(len(i) > 1 for i in index) else ""
-    if not mark and SCRIPTED.search(letter):  # a renaming "w_2": {w_2}_{11}, not a double subscript
+    if lead:
+        mark = "^{%s%s}" % (mark[2:-1], lead)
+    if SCRIPTED.search(letter) and (not mark or "^" in letter):  # {w_2}_{11}, {\sigma^{2}}^{[1]}
         letter = "{%s}" % letter
     return f"{letter}{mark}_{{{joiner.join(index)}}}"
 
