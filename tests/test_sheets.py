@@ -68,7 +68,7 @@ def engine_values(sheet: object) -> list[tuple[str, object]]:
                 out.append((node.name, s.values[node.name]))
         if "gradients" in part.show:
             out += [(key, g.value) for key, g in s.gradients.items()]
-        if "update" in part.show:
+        if "update" in part.show and s.spec.optimizer is None:  # an optimizer's: in its table
             out += [(f"updated {name}", v) for name, v in s.updated.items()]
     return out
 

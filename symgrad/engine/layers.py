@@ -11,8 +11,9 @@ one at a time over the whole batch, because batch normalisation couples the exam
 - max pooling: m = max(window), ∂m/∂a = H(a − max(rest)): the gradient is routed to the
   largest entry; average pooling: ∂m/∂a = 1/k;
 - rnn: z[t,i] = Σ_j W[i,j] x[t,j] + Σ_k U[i,k] h[t−1,k] + b[i] + c[i], h[t,i] = g(z[t,i]);
-- batchnorm: μ, σ² of the batch (biased), x̂ = (a − μ)/√(σ² + ε), γ x̂ + β, with μ and σ²
-  as nodes of their own, so the derivation runs through the mean and the variance;
+- batchnorm: μ, σ² of the batch (biased), x̂ = (a − μ)/√(σ² + ε), γ x̂ + β, with μ, the
+  deviations x − μ and σ² as nodes of their own, so the derivation runs through the mean and the
+  variance;
 - dropout: the given mask, kept values scaled by 1/(1 − p).
 """
 
@@ -223,7 +224,7 @@ class Layers:
 
     def batchnorm(self, l: int, layer: BatchNormSpec, acts: dict[int, list[Symbol]]) -> dict[int, list[Symbol]]:
         count = len(self.examples)
-        eps = number(layer.epsilon)
+        eps = sympy.Float(layer.epsilon)  # printed as written (0.001), not as a fraction
         out: dict[int, list[Symbol]] = {n: [] for n in self.examples}
         for i in range(1, layer.shape[0] + 1):
             gamma = self.parameter(f"gamma{l}[{i}]", "weight", layer.gamma[i - 1])
@@ -231,14 +232,14 @@ class Layers:
             column = [acts[n][i - 1] for n in self.examples]
             mu = self.b.add(f"mu{l}[{i}]", "statistic", sympy.Add(*column) / count,
                             {a: Rational(1, count) for a in column})
-            centred = [a - mu for a in column]
-            var_partials: dict[Symbol, Expr] = {a: 2 * c / count for a, c in zip(column, centred)}
-            var_partials[mu] = -2 * sympy.Add(*centred) / count
-            var = self.b.add(f"var{l}[{i}]", "statistic", sympy.Add(*(c**2 for c in centred)) / count, var_partials)
+            centred = [self.b.add(self.name(f"xmu{l}", n, i), "normalised", a - mu, {a: Integer(1), mu: Integer(-1)})
+                       for n, a in zip(self.examples, column)]  # x − μ, as its own node: shorter lines
+            var = self.b.add(f"var{l}[{i}]", "statistic", sympy.Add(*(c**2 for c in centred)) / count,
+                             {c: 2 * c / count for c in centred})
             root = sympy.sqrt(var + eps)
-            for n, a in zip(self.examples, column):
-                xhat = self.b.add(self.name(f"xhat{l}", n, i), "normalised", (a - mu) / root,
-                                  {a: 1 / root, mu: -1 / root, var: -(a - mu) / (2 * root**3)})
+            for n, c in zip(self.examples, centred):
+                xhat = self.b.add(self.name(f"xhat{l}", n, i), "normalised", c / root,
+                                  {c: 1 / root, var: -c / (2 * root**3)})
                 out[n].append(self.b.add(self.name(f"a{l}", n, i), "activation", gamma * xhat + beta,
                                          {xhat: gamma, gamma: xhat, beta: Integer(1)}))
         return out

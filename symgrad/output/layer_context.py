@@ -185,9 +185,10 @@ def optimizer_table(steps: Sequence[Step], spec: OptimizerSpec, names: Mapping[s
                  r"$v \leftarrow \beta_2 v + (1 - \beta_2) g^{2}$, $\hat{m} = m/(1 - \beta_1^{t})$, "
                  r"$\hat{v} = v/(1 - \beta_2^{t})$, $\theta \leftarrow \theta - \eta \, \hat{m}/(\sqrt{\hat{v}} + \epsilon)$"),
     }
-    settings = {"sgd": rf"$\eta = {spec.lr}$, $\mu = {spec.momentum}$, $\tau = {spec.dampening}$, $\lambda = {spec.weight_decay}$",
-                "rmsprop": rf"$\eta = {spec.lr}$, $\alpha = {spec.alpha}$, $\epsilon = {spec.eps}$, $\mu = {spec.momentum}$, $\lambda = {spec.weight_decay}$",
-                "adam": rf"$\eta = {spec.lr}$, $\beta_1 = {spec.betas[0]}$, $\beta_2 = {spec.betas[1]}$, $\epsilon = {spec.eps}$, $\lambda = {spec.weight_decay}$"}
+    g = lambda v: format_number(v, 6)  # noqa: E731  (a given setting, as written)
+    settings = {"sgd": rf"$\eta = {g(spec.lr)}$, $\mu = {g(spec.momentum)}$, $\tau = {g(spec.dampening)}$, $\lambda = {g(spec.weight_decay)}$",
+                "rmsprop": rf"$\eta = {g(spec.lr)}$, $\alpha = {g(spec.alpha)}$, $\epsilon = {g(spec.eps)}$, $\mu = {g(spec.momentum)}$, $\lambda = {g(spec.weight_decay)}$",
+                "adam": rf"$\eta = {g(spec.lr)}$, $\beta_1 = {g(spec.betas[0])}$, $\beta_2 = {g(spec.betas[1])}$, $\epsilon = {g(spec.eps)}$, $\lambda = {g(spec.weight_decay)}$"}
     title = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam"}[spec.name]
     return {
         "title": f"{title}, {len(steps)} step{'s' if len(steps) > 1 else ''}.",

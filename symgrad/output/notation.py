@@ -21,7 +21,8 @@ from symgrad.output.latex import variable_latex
 # W2[1,1]; with an example's or a time step's index first, z1[2][1] and h1[3][2]: z^{[1](2)}_{1}
 INDEXED = re.compile(r"(?P<base>[A-Za-z]+?)(?P<layer>\d*)(?P<lead>(?:\[\d+\])*)\[(?P<index>[\d,]+)\]\Z")
 LETTERS = {"yhat": r"\hat{y}", "W": "W", "b": "b", "z": "z", "a": "a", "x": "x", "y": "y",
-           "gamma": r"\gamma", "beta": r"\beta", "mu": r"\mu", "var": r"\sigma^{2}", "xhat": r"\hat{x}"}
+           "gamma": r"\gamma", "beta": r"\beta", "mu": r"\mu", "var": r"\sigma^{2}", "xhat": r"\hat{x}",
+           "xmu": r"\tilde{x}"}  # x̃ = x − μ, a batch normalisation's deviation from the mean
 FLAT_LETTERS = {"W": "w"}
 SCRIPTED = re.compile(r"[_^]")
 
