@@ -334,3 +334,46 @@ def test_vector_problem_file_and_api() -> None:
     assert sympy.simplify(g.terms[0].coefficient - (1 - sympy.tanh(u) ** 2)) == 0
     data = sheet.to_json()
     assert data["questions"][0]["parts"][0]["vector"]["gradient"][1]["vector"] == "w"
+
+
+def test_deep_layers_by_hand():
+    """examples/deep_layers.toml, worked with the textbook formulas."""
+    conv = part("deep_layers", "1")
+    # example 1: z = (0.5·1 − 0 − 0.25 + 0.1, 0 + 1 + 0.5 + 0.1, −0.5 − 2 + 0.25 + 0.1), ReLU, max 1.6
+    xs, ys, K, b = [[1, 0, -1, 2, 1], [0.5, 1.5, -0.5, 0, 1]], [1, 0], [0.5, -1, 0.25], 0.1
+    grads, losses = [0.0, 0.0, 0.0], []
+    for x, y in zip(xs, ys):
+        z = [sum(k * x[i + p] for p, k in enumerate(K)) + b for i in range(3)]
+        a = [max(v, 0) for v in z]
+        top = a.index(max(a))  # the max routes the gradient to its largest entry
+        yhat = 2 * max(a) - 0.5
+        losses.append(0.5 * (yhat - y) ** 2)
+        for p in range(3):  # ∂L/∂K_p = ½ (ŷ − y) · 2 · x[top + p], the mean of two examples
+            grads[p] += 0.5 * (yhat - y) * 2 * x[top + p] * (z[top] > 0)
+    assert conv.values["L"] == pytest.approx(sum(losses) / 2) == pytest.approx((1.445 + 2.42) / 2)
+    assert [conv.gradients[f"dL/dK1[1,1,{p}]"].value for p in (1, 2, 3)] == pytest.approx(grads)
+
+    rnn = part("deep_layers", "2")
+    W, U, bias = [0.5, -0.3], [[0.1, 0.4], [-0.2, 0.3]], [0.0, 0.1]
+    h = [0.0, 0.0]
+    for x in (1.0, -0.5, 2.0):
+        h = [math.tanh(W[i] * x + U[i][0] * h[0] + U[i][1] * h[1] + bias[i]) for i in range(2)]
+    assert rnn.values["L"] == pytest.approx((h[0] - h[1] - 0.5) ** 2, rel=1e-12)
+
+    norm = part("deep_layers", "3")
+    a = [max(x1 - x2 + 0.5, 0) for x1, x2 in [(1.0, 0.5), (0.0, 1.0), (2.0, 0.5)]]  # (1, 0, 2)
+    mu = sum(a) / 3
+    var = sum((v - mu) ** 2 for v in a) / 3
+    out = [sig(-0.8 * (1.5 * (v - mu) / math.sqrt(var + 0.001) + 0.2) + 0.1) for v in a]
+    bce = [-(t * math.log(p) + (1 - t) * math.log(1 - p)) for p, t in zip(out, [1, 0, 1])]
+    assert norm.values["L"] == pytest.approx(sum(bce) / 3, rel=1e-12)
+    # ∂L/∂β = Σ_n ∂L/∂y_n = Σ_n (p_n − t_n)/3 · (−0.8)
+    assert norm.gradients["dL/dbeta2[1]"].value == pytest.approx(
+        sum((p - t) / 3 * -0.8 for p, t in zip(out, [1, 0, 1])), rel=1e-12)
+
+    adam = part("deep_layers", "4")
+    # Adam's first step moves each parameter by η against its gradient's sign (m̂ = g, v̂ = g²)
+    first = adam.steps[0].states
+    assert first["W1[1,1]"]["value"] == pytest.approx(0.3 + 0.1, rel=1e-6)
+    assert first["W1[1,2]"]["value"] == pytest.approx(-0.2 + 0.1, rel=1e-6)
+    assert first["b1[1]"]["value"] == pytest.approx(0.1 + 0.1, rel=1e-6)
