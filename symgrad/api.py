@@ -17,6 +17,7 @@ import numpy as np
 import sympy
 
 from symgrad.analyses import sheet as sheets
+from symgrad.analyses.meanings import check_meanings
 from symgrad.analyses.variants import Variants, draw_variants
 from symgrad.engine import solution as engine
 from symgrad.engine.compiled import Compiled, compile_solution
@@ -27,6 +28,7 @@ from symgrad.input.sheetspec import Notation, SheetSpec, load_sheet, read_sheet
 from symgrad.input.spec import AskSpec, ProblemSpec, read_toml
 from symgrad.input.variantspec import read_variants
 from symgrad.output.jsonout import sheet_json, solution_json
+from symgrad.output.notation import latex_names
 from symgrad.output.render import gradient_latex, notebook_latex, render_sheet
 
 Gradient = engine.Gradient
@@ -194,7 +196,22 @@ def solve(problem: str | Path | ProblemSpec | SheetSpec | dict[str, Any]) -> Any
         spec = load_sheet(problem)
     from symgrad.analyses.variants import prose_with_values
 
-    return present(prose_with_values(sheets.solve_sheet(spec)))
+    return present(prose_with_values(solved_sheet(spec)))
+
+
+def solved_sheet(spec: SheetSpec) -> sheets.Sheet:
+    """A read sheet solved, once every symbol on it has one meaning (analyses/meanings.py: its
+    prose against the key, and no two quantities printed alike).  The LaTeX each quantity
+    prints as is the output's notation, handed down from here."""
+    solved = sheets.solve_sheet(spec)
+
+    def printed(solution: engine.Solution) -> dict[str, str]:
+        # as the key writes them: a graph keeps its own names (output/printer.py)
+        notation = solved.notation if solution.spec.network else dataclasses.replace(solved.notation, symbols={})
+        return latex_names([n.name for n in solution.graph.nodes], notation)
+
+    check_meanings(solved, printed)
+    return solved
 
 
 def compile(problem: str | Path | ProblemSpec | dict[str, Any]) -> Compiled:  # noqa: A001
@@ -230,7 +247,7 @@ def variants(problem: str | Path | dict[str, Any], n: int = 10, seed: int = 0,
     if table is None:
         raise ProblemError(source, "variants", "expected a [variants] table saying what to draw, "
                            "such as W1 = { uniform = [-1, 1], step = 0.1 }")
-    sheet = sheets.solve_sheet(spec)
+    sheet = solved_sheet(spec)
     if precision is not None:
         sheet = dataclasses.replace(sheet, precision=precision)
     return draw_variants(sheet, table, n, seed)
@@ -278,7 +295,7 @@ def check(problem: str | Path, answers: str | Path, *,
     from symgrad.proof.verify import verify as prove
 
     data, options = load_check_problem(problem)
-    solved = sheets.solve_sheet(read_sheet(data, str(problem)))
+    solved = solved_sheet(read_sheet(data, str(problem)))
     layout = [(q.number, [p.label for p in q.parts]) for q in solved.questions]
     student = load_answers(answers, layout)
     options = options.merged(student.symbols, student.symbol_text)

@@ -17,9 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sympy
+
+from symgrad.calculus import activations as act
+from symgrad.calculus.activations import ACTIVATIONS
 from symgrad.errors import ProblemError
 from symgrad.input import limits
 from symgrad.input.latexcheck import checked_math
+from symgrad.input.mathtext import MathError, Parser, name_key, unicode_free
 from symgrad.input.prose import checked_prose
 from symgrad.input.spec import IDENTIFIER, ProblemSpec, Reader, is_number, read_problem, read_toml
 
@@ -30,8 +35,23 @@ PLOTS = ("sigmoid", "tanh", "relu", "softplus", "leaky_relu", "exp")  # activati
 STYLES = ("bracket", "paren", "flat")
 BACKPROP_STYLES = ("paths", "delta")  # a part's `style`: per path, or δ per unit then a line a parameter
 MAX_POINTS = 1000
-PROBLEM_KEYS = ("network", "graph", "data", "ask")
+PROBLEM_KEYS = ("network", "graph", "data", "ask", "optimizer")
 NAME_KEY = re.compile(r"[A-Za-z0-9_\[\],]+")  # W1, "W2[1,1]": shown as is in a message
+# The functions the answer key writes by name, as [sheet.symbols] may rename them: each with its
+# class and the LaTeX it has unless renamed (the class's own _latex; a test holds them equal).
+FUNCTIONS: dict[str, tuple[type, str]] = {
+    "sigmoid": (act.sigmoid, r"\sigma"),
+    "softplus": (act.softplus, r"\operatorname{softplus}"),
+    "relu": (act.relu, r"\operatorname{ReLU}"),
+    "leaky_relu": (act.leaky_relu, r"\operatorname{LeakyReLU}"),
+    "softmax": (act.softmax, r"\operatorname{softmax}"),
+    "step": (sympy.Heaviside, "H"),  # ReLU' as the key writes it, H(z)
+}
+FUNCTION_WORDS = {  # what each means, for a message
+    "sigmoid": "the logistic function 1/(1 + e^(-z))", "softplus": "softplus, log(1 + e^z)",
+    "relu": "ReLU, max(0, z)", "leaky_relu": "leaky ReLU", "softmax": "softmax",
+    "step": "the step function (ReLU')",
+}
 
 
 @dataclass(frozen=True)
@@ -46,6 +66,16 @@ class Notation:
     @property
     def eta(self) -> str:
         return self.symbols.get("eta", r"\eta")
+
+    @property
+    def functions(self) -> dict[str, str]:
+        """Each function the key writes by name (FUNCTIONS) → its LaTeX, renamed or not."""
+        return {name: self.symbols.get(name, tex) for name, (_, tex) in FUNCTIONS.items()}
+
+    @property
+    def renamed_functions(self) -> dict[type, str]:
+        """The function classes the sheet renames → their LaTeX (sigmoid → \\operatorname{logistic})."""
+        return {cls: self.symbols[name] for name, (cls, _) in FUNCTIONS.items() if name in self.symbols}
 
 
 @dataclass(frozen=True)
@@ -92,6 +122,7 @@ class PartSpec:
     note: str = ""  # prose for the answer key only: a note on the source, set apart
     points: int | None = None  # marks for the part, through the exam class
     style: str = ""  # "paths", "delta", or "" for the default (δ for larger networks)
+    erratum: bool = False  # the note quotes the source's mistakes: a false formula there is meant
 
 
 @dataclass(frozen=True)
@@ -100,6 +131,7 @@ class QuestionSpec:
     text: str
     parts: tuple[PartSpec, ...]
     note: str = ""  # prose for the answer key only
+    erratum: bool = False  # the note quotes the source's mistakes (see PartSpec)
 
 
 @dataclass(frozen=True)
@@ -158,6 +190,7 @@ def read_sheet(data: dict[str, Any], source: str = "<sheet>") -> SheetSpec:
         title = title.replace("$", "\\$")
     checked_prose(source, "title", title)
     checked_prose(source, "author", author)
+    unspecified_functions(source, notation, questions)
     return SheetSpec(title, author, source, precision, notation, questions)
 
 
@@ -174,14 +207,95 @@ def read_notation(sheet: Reader) -> Notation:
     for name, tex in symbols.items():  # pasted into the sheet verbatim: harmless math only
         key = name if NAME_KEY.fullmatch(name) else repr(name)  # a key too stays one line
         checked_math(sheet.source, sheet.where(f"symbols.{key}"), tex)
-    return Notation(style or "bracket", order or "out_in", dict(symbols))
+    notation = Notation(style or "bracket", order or "out_in", dict(symbols))
+    one_meaning(sheet, notation)
+    return notation
+
+
+# ---------------------------------------------------------------------------------------------
+# One symbol, one meaning: what the notation alone shows when the file is read.  (Two nodes of
+# a problem that print alike, and prose that states another meaning, are found once the problem
+# is built: analyses/meanings.py.)
+
+
+def symbol_key(tex: str) -> str:
+    """A symbol as a reader tells it apart: h_1 and h_{1} are one (mathtext's name key), other
+    LaTeX is compared without its spaces."""
+    return name_key(tex) or "".join(tex.split())
+
+
+def base_key(tex: str) -> str:
+    """The letter a symbol is written with (h for h_{1}, \\sigma for \\sigma^{[1]}_{2})."""
+    key = name_key(tex)
+    return key.split("|")[0] if key else "".join(tex.split())
+
+
+def head_key(tex: str) -> str | None:
+    """How a function's LaTeX head reads when prose writes it applied: "sigma" for \\sigma,
+    "softplus" for \\operatorname{softplus} (or \\mathrm{softplus}), "g" for g; None when the
+    mathematics reader cannot read it as a function."""
+    try:
+        parser = Parser(unicode_free(f"{tex}(z)"))
+        node = parser.atom()
+    except (MathError, RecursionError):
+        return None
+    text = getattr(node, "text", "")
+    return text.lstrip("\\") if parser.tok.kind == "end" and hasattr(node, "function") else None
+
+
+def one_meaning(sheet: Reader, notation: Notation) -> None:
+    """[sheet.symbols] gives no symbol two meanings: no two single quantities (`"a1[1]"`,
+    `"z1[1]"`, `L`, `eta`) the same LaTeX, no two functions the same head, and no quantity
+    written with a function's letter (`yhat = "\\sigma"` while σ is the logistic function)."""
+    quantities = {k: v for k, v in notation.symbols.items() if k not in FUNCTIONS}
+    seen: dict[str, str] = {}
+    for key, tex in [*((k, v) for k, v in quantities.items() if "[" in k or k in ("L", "eta")),
+                     *notation.functions.items()]:
+        other = seen.setdefault(symbol_key(tex), key)
+        if other != key:
+            sheet.fail(f"symbols.{key if NAME_KEY.fullmatch(key) else repr(key)}",
+                       f"{tex} would stand for both {described(other)} and {described(key)}: "
+                       "one symbol, one meaning (give one of them another symbol)")
+    heads = {base_key(tex): name for name, tex in notation.functions.items()}
+    for key, tex in quantities.items():
+        function = heads.get(base_key(tex))
+        if function is not None:
+            sheet.fail(f"symbols.{key if NAME_KEY.fullmatch(key) else repr(key)}",
+                       f"{tex} would stand for both {described(key)} and {described(function)}, "
+                       f"which the key writes {notation.functions[function]}: one symbol, one "
+                       f'meaning (rename one, e.g. {function} = "\\operatorname{{{function}}}")')
+
+
+def described(key: str) -> str:
+    """A [sheet.symbols] key as a message names it: "a1[1]", or "sigmoid (the logistic ...)"."""
+    return f"{key} ({FUNCTION_WORDS[key]})" if key in FUNCTIONS else key
+
+
+def unspecified_functions(source: str, notation: Notation, questions: tuple[QuestionSpec, ...]) -> None:
+    """An unspecified activation (g, phi) prints as its own letter: not the letter of a function
+    the key writes (an activation "sigma" beside the logistic σ) nor of a renamed quantity."""
+    heads = {base_key(tex): name for name, tex in notation.functions.items()}
+    letters = {base_key(tex): key for key, tex in notation.symbols.items() if key not in FUNCTIONS}
+    for q in questions:
+        for part in q.parts:
+            network = part.problem.network if part.problem is not None else None
+            for layer in network.layers if network is not None else ():
+                name = getattr(layer, "activation", None)
+                if not name or name in ACTIVATIONS or name == "identity":
+                    continue
+                clash = (described(heads[name]) if name in heads
+                         else f"{letters[name]} in [sheet.symbols]" if name in letters else None)
+                if clash is not None:
+                    raise ProblemError(source, f"{part.problem.at or 'network'}.activation",
+                                       f"the unspecified activation {name} would print as the "
+                                       f"symbol of {clash}: one symbol, one meaning (call it g)")
 
 
 def read_question(source: str, raw: object, n: int) -> QuestionSpec:
     at = f"question[{n}]"
     if not isinstance(raw, dict):
         raise ProblemError(source, at, "expected a table")
-    q = Reader(source, raw, at, {"number", "text", "note", "part", "vector", *PROBLEM_KEYS})
+    q = Reader(source, raw, at, {"number", "text", "note", "erratum", "part", "vector", *PROBLEM_KEYS})
     number = raw.get("number", str(n))
     if not isinstance(number, (str, int)):
         q.fail("number", f"expected a label such as \"3.1\", got {number!r}")
@@ -195,7 +309,18 @@ def read_question(source: str, raw: object, n: int) -> QuestionSpec:
         for k, p in enumerate(raw_parts, start=1)
     )
     text, note = (checked_prose(source, q.where(k), q.string(k, "") or "") for k in ("text", "note"))
-    return QuestionSpec(str(number), text, parts, note)
+    return QuestionSpec(str(number), text, parts, note, read_erratum(q, note))
+
+
+def read_erratum(table: Reader, note: str) -> bool:
+    """`erratum = true`: the table's note quotes the source's mistakes (a false formula there is
+    what it reports, not an error of the sheet)."""
+    erratum = table.table.get("erratum", False)
+    if not isinstance(erratum, bool):
+        table.fail("erratum", f"expected true or false, got {erratum!r}")
+    if erratum and not note:
+        table.fail("erratum", "marks a note as quoting the source's mistakes: give the note")
+    return erratum
 
 
 def read_part(
@@ -206,7 +331,8 @@ def read_part(
     part = Reader(
         source, raw, at,
         {"text", "show", "gradients", "update", "remark", "network", "graph", "data", "verify",
-         "where", "assume", "plot", "plot_at", "vector", "depends", "note", "points", "style"},
+         "where", "assume", "plot", "plot_at", "vector", "depends", "note", "erratum", "points",
+         "style", "optimizer"},
     )  # fmt: skip
     show = raw.get("show", list(SHOWABLE))
     if not isinstance(show, list) or any(s not in SHOWABLE + SHOW_EXTRA for s in show):
@@ -225,6 +351,8 @@ def read_part(
             if key in raw:
                 ask[key] = raw[key]
         problem["ask"] = ask
+        if "optimizer" in raw or "optimizer" in question:  # the part's own, or its question's
+            problem["optimizer"] = raw.get("optimizer", question.get("optimizer"))
         spec = read_problem(problem, source, at if own else question_at)
     elif "gradients" in raw or "data" in raw:
         part.fail("gradients", "this part has no network or graph to differentiate")
@@ -254,6 +382,7 @@ def read_part(
         label, text, tuple(show), remark, spec,
         claim=read_claim(part) if "verify" in raw else None, vector=vector, depends=depends,
         plot=tuple(plot), plot_at=tuple(plot_at), note=note, points=points, style=style,
+        erratum=read_erratum(part, note),
     )
 
 

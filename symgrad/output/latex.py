@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import sympy
@@ -32,6 +34,25 @@ from sympy.simplify import fraction
 Number = int | float
 
 FIXED_EXPONENTS = range(-3, 5)  # 1e-3 <= |x| < 1e5 prints in fixed point
+# The functions a sheet renames ([sheet.symbols] sigmoid = "\\operatorname{logistic}"), class →
+# LaTeX head, for whatever is printed while `renamed_functions` is in force: the derivations, the
+# proofs and the figures of one sheet all follow it without each passing it on.
+_RENAMED: ContextVar[Mapping[type, str]] = ContextVar("renamed_functions", default={})
+
+
+@contextmanager
+def renamed_functions(heads: Mapping[type, str]) -> Iterator[None]:
+    """Print each function class in `heads` with that LaTeX head instead of its own, within."""
+    token = _RENAMED.set(dict(heads))
+    try:
+        yield
+    finally:
+        _RENAMED.reset(token)
+
+
+def renamed_head(cls: type, default: str) -> str:
+    """The head the printer writes `cls` with now: its renaming, else `default`."""
+    return _RENAMED.get().get(cls, default)
 
 
 def format_number(x: Number, precision: int = 4, keep_zeros: bool = False) -> str:
@@ -123,9 +144,26 @@ class _Printer(LatexPrinter):
         # The stack lets a number know its context (see _print_Symbol).
         self._stack.append(expr)
         try:
+            head = _RENAMED.get().get(type(expr)) if isinstance(expr, Function) else None
+            if head is not None and not isinstance(expr, sympy.Heaviside):
+                return self._renamed(expr, head, kwargs.get("exp"))
             return super()._print(expr, **kwargs)
         finally:
             self._stack.pop()
+
+    def _renamed(self, expr: Expr, head: str, exp: Any = None) -> str:
+        """A renamed function applied: head(z), or with a leading parameter as a subscript as
+        symgrad writes it (LeakyReLU_{α}(z), softmax_{i}(z_1, ..., z_n))."""
+        args = list(expr.args)
+        script = ""
+        if expr.func.__name__ == "leaky_relu" and len(args) == 2:
+            script = self._print(args.pop())
+        elif expr.func.__name__ == "softmax" and args:
+            script = self._print(args.pop(0))
+        if script:
+            head = "{%s}_{%s}" % (head, script)
+        call = r"%s\left(%s\right)" % (head, ", ".join(self._print(a) for a in args))
+        return call if exp is None else r"%s^{%s}" % (call, exp)
 
     def _print_Symbol(self, expr: Symbol, style: str = "plain") -> str:
         if self._values is not None and expr in self._values:
@@ -226,7 +264,7 @@ class _Printer(LatexPrinter):
             z = float(argument.xreplace({s: sympy.Float(self._values[s]) for s in argument.free_symbols}))
             at_zero = expr.args[1] if len(expr.args) > 1 else sympy.S.Half  # sympy's H(0)
             return "1" if z > 0 else "0" if z < 0 else self._print(at_zero)
-        tex = r"H\left(%s\right)" % self._print(argument)
+        tex = r"%s\left(%s\right)" % (renamed_head(sympy.Heaviside, "H"), self._print(argument))
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
 
     def _print_sign(self, expr: Expr, exp: Any = None) -> str:

@@ -25,7 +25,7 @@ from symgrad.input.prose import QUANTITY, UNICODE_MATH, checked_prose, segments,
 from symgrad.output.backprop import (backprop_context, is_numeric, style_of, update_columns,
                                      update_context)
 from symgrad.output.context_analyses import collapse_context, matrix_context, proof_context
-from symgrad.output.latex import format_number, textbook_latex, variable_latex
+from symgrad.output.latex import format_number, renamed_functions, textbook_latex, variable_latex
 from symgrad.output.printer import LINE_LENGTH, PartPrinter
 from symgrad.output.figures import chain_edges, graph_figure, network_figure, once, plot_figure
 from symgrad.analyses.vector import N, U, ExampleSum, VectorGradient
@@ -282,6 +282,43 @@ def one_line(text: str) -> str:
 
 
 def part_context(part: Part, sheet: Sheet, names: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """The context of one part (see _part_context), every function the sheet renames
+    ([sheet.symbols] sigmoid = "\\operatorname{logistic}") written so: in the derivations and
+    proofs (output/latex.py) and in the figures' fixed labels."""
+    with renamed_functions(sheet.notation.renamed_functions):
+        context = _part_context(part, sheet, names)
+    relabel = heads_relabelled(sheet.notation.symbols)
+    if relabel is not None:
+        for plot in context["plots"]:
+            plot["g_tex"], plot["slope_tex"] = relabel(plot["g_tex"]), relabel(plot["slope_tex"])
+            for panel in plot["panels"]:
+                panel["tex"] = relabel(panel["tex"])
+        for figure_ in [context["figure"], *(g.get("figure") for g in context["gradients"])]:
+            if figure_ and figure_.get("activations"):
+                figure_["activations"] = [relabel(a) for a in figure_["activations"]]
+    return context
+
+
+# How the figures write each function by default, in their fixed labels (σ(z), H(z), \mathrm{softmax}).
+FIGURE_HEADS = {"sigmoid": [r"\sigma"], "softplus": [r"\operatorname{softplus}"],
+                "relu": [r"\operatorname{ReLU}"], "step": ["H"],
+                "leaky_relu": [r"\operatorname{LeakyReLU}", r"\mathrm{leaky\_relu}"],
+                "softmax": [r"\mathrm{softmax}"]}
+
+
+def heads_relabelled(symbols: dict[str, str]) -> Callable[[str], str] | None:
+    """The figures' labels with each renamed function's head replaced, in one pass (so that a
+    sheet may swap two names); None when the sheet renames none."""
+    renamed = {name: symbols[name] for name in FIGURE_HEADS if name in symbols}
+    if not renamed:
+        return None
+    pattern = re.compile("|".join(
+        f"(?P<{name}>" + "|".join(r"(?<![\\A-Za-z])%s(?![A-Za-z])" % re.escape(h) for h in FIGURE_HEADS[name]) + ")"
+        for name in renamed))
+    return lambda tex: pattern.sub(lambda m: renamed[m.lastgroup or ""] + " ", tex)
+
+
+def _part_context(part: Part, sheet: Sheet, names: Callable[[str], str] | None = None) -> dict[str, Any]:
     """The context of one part.  `names` prints prose's \\q{name} when the part has no problem of
     its own (its question's)."""
     names = quantities(part.solution, sheet) if part.solution is not None or names is None else names
