@@ -23,6 +23,7 @@ import sympy
 from sympy import Expr, Integer, Rational, Symbol
 
 from symgrad.engine.graph import Graph
+from symgrad.engine.network import NetworkBuilder, activation_partials, layer_activation, network_loss
 from symgrad.input.layerspec import (
     ActivationSpec, BatchNormSpec, ConvSpec, DropoutSpec, FlattenSpec, PoolSpec, RNNSpec, Shape,
     indices, size,
@@ -39,8 +40,6 @@ class Layers:
     """Lays a non-plain network down, layer by layer over every example."""
 
     def __init__(self, spec: ProblemSpec) -> None:
-        from symgrad.engine.build import NetworkBuilder  # the builder of the dense network
-
         net = spec.network
         assert net is not None
         self.spec, self.net, self.b = spec, net, NetworkBuilder()
@@ -60,8 +59,6 @@ class Layers:
         return self.b.leaf(name, kind, value)
 
     def build(self) -> Graph:
-        from symgrad.engine.build import network_loss
-
         net = self.net
         shape: Shape = net.shape
         x = self.spec.data.get("x")
@@ -102,8 +99,6 @@ class Layers:
     def activate(self, l: int, spec: LayerSpec | ConvSpec | ActivationSpec, n: int,
                  zs: list[Symbol], at: list[tuple[int, ...]], last: bool) -> list[Symbol]:
         """a = g(z) for one example's values of a layer."""
-        from symgrad.engine.build import activation_partials, layer_activation
-
         outputs = layer_activation(spec).layer(zs)  # type: ignore[arg-type]
         base = "yhat" if last else f"a{l}"
         names = [sympy.Symbol(self.name(base, n, i), real=True) for i in at]
@@ -187,8 +182,6 @@ class Layers:
         return out
 
     def rnn(self, l: int, layer: RNNSpec, acts: dict[int, list[Symbol]]) -> dict[int, list[Symbol]]:
-        from symgrad.engine.build import activation_partials, layer_activation
-
         units, features = layer.units, layer.shape_in[1]
         W = [[self.parameter(f"W{l}[{i},{j}]", "weight", layer.weights[i - 1][j - 1] if layer.weights else None)
               for j in range(1, features + 1)] for i in range(1, units + 1)]
