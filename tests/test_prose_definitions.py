@@ -104,6 +104,7 @@ def test_sigma_as_softplus_is_refused_where_softplus_prime_prints_sigma() -> Non
 @pytest.mark.parametrize("definition, ok", [
     (r"\operatorname{softplus}(z) = \log(1 + e^{z})", True),
     (r"\operatorname{softplus}(z) = \log(1 + e^{2 z})", False),
+    (r"\mathrm{softplus}(z) = \log(1 + e^{z})", True),
     (r"\operatorname{ReLU}(z) = \max(0, z)", True),
     (r"\operatorname{ReLU}(z) = \max(0, -z)", False),
     (r"H(z) = \frac{1}{1 + e^{-z}}", False),
@@ -129,6 +130,27 @@ def test_a_renamed_function_frees_its_letter_and_the_key_follows_it() -> None:
     assert "\\sigma\\left(" not in derivation  # softplus' is written logistic, never σ
     refused(sheet(r"$\operatorname{logistic}(z) = \tanh(z)$", symbols={"sigmoid": "\\operatorname{logistic}"}),
             "logistic", "stands for two things")
+
+
+def test_a_function_written_out_frees_its_letter() -> None:
+    """[sheet] written_out = ["sigmoid"]: the key writes 1/(1 + e^{-z}), never σ, so the prose
+    may give σ to softplus."""
+    data = sheet(r"Softplus units $\sigma(z) = \log(1 + e^{z})$.", activation="softplus",
+                 show=["forward", "gradients"])
+    data["sheet"] = {"written_out": ["sigmoid"]}
+    data["question"][0]["part"][0]["plot"] = ["softplus", "sigmoid"]
+    tex = symgrad.solve(data).to_latex()
+    derivation = tex.split("\\begin{solutionorbox}", 1)[1]
+    assert "\\frac{1}{1 + e^{- z^{[2]}_{1}}}" in derivation  # ∂ŷ/∂z₂ = softplus'(z₂), written out
+    assert "\\sigma" not in derivation.replace("\\sigma(z) = \\log", "")
+    assert "title={$\\frac{1}{1 + e^{-z}}$}" in tex  # the plots' labels too
+    refused(sheet(r"$\sigma(z) = \tanh(z)$"), "stands for two things")  # not written out: σ is taken
+    for bad, why in ((["relu"], "expected a list drawn from sigmoid, softplus"),
+                     ("sigmoid", "expected a list")):
+        with pytest.raises(ProblemError, match=why):
+            symgrad.solve({**sheet(), "sheet": {"written_out": bad}})
+    with pytest.raises(ProblemError, match="renamed in \\[sheet.symbols\\] and written out"):
+        symgrad.solve({**sheet(), "sheet": {"written_out": ["sigmoid"], "symbols": {"sigmoid": "s"}}})
 
 
 def test_a_head_only_the_prose_defines_has_one_meaning() -> None:

@@ -52,6 +52,7 @@ FUNCTION_WORDS = {  # what each means, for a message
     "relu": "ReLU, max(0, z)", "leaky_relu": "leaky ReLU", "softmax": "softmax",
     "step": "the step function (ReLU')",
 }
+WRITABLE = ("sigmoid", "softplus")  # the functions the key can write out: 1/(1 + e^{-z}), log(1 + e^{z})
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Notation:
     index_order: str = "out_in"
     symbols: Mapping[str, str] = field(default_factory=dict)  # name or family → LaTeX, as
     # checked by latexcheck.checked_math when read from a file (it is pasted in verbatim)
+    written_out: tuple[str, ...] = ()  # functions the key writes in elementary functions (WRITABLE)
 
     @property
     def eta(self) -> str:
@@ -69,13 +71,17 @@ class Notation:
 
     @property
     def functions(self) -> dict[str, str]:
-        """Each function the key writes by name (FUNCTIONS) → its LaTeX, renamed or not."""
-        return {name: self.symbols.get(name, tex) for name, (_, tex) in FUNCTIONS.items()}
+        """Each function the key writes by name (FUNCTIONS) → its LaTeX, renamed or not; a
+        function it writes out has no name of its own."""
+        return {name: self.symbols.get(name, tex) for name, (_, tex) in FUNCTIONS.items()
+                if name not in self.written_out}
 
     @property
-    def renamed_functions(self) -> dict[type, str]:
-        """The function classes the sheet renames → their LaTeX (sigmoid → \\operatorname{logistic})."""
-        return {cls: self.symbols[name] for name, (cls, _) in FUNCTIONS.items() if name in self.symbols}
+    def renamed_functions(self) -> dict[type, str | None]:
+        """The function classes the sheet renames → their LaTeX (sigmoid → \\operatorname{logistic}),
+        or None for one it writes out."""
+        return {cls: None if name in self.written_out else self.symbols[name]
+                for name, (cls, _) in FUNCTIONS.items() if name in self.symbols or name in self.written_out}
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,7 @@ def read_sheet(data: dict[str, Any], source: str = "<sheet>") -> SheetSpec:
     options = data.get("sheet", {})
     if not isinstance(options, dict):
         raise ProblemError(source, "sheet", "expected a table")
-    sheet = Reader(source, options, "sheet", {"precision", "notation", "index_order", "symbols"})
+    sheet = Reader(source, options, "sheet", {"precision", "notation", "index_order", "symbols", "written_out"})
     precision = options.get("precision", 4)
     if not isinstance(precision, int) or isinstance(precision, bool) or not 1 <= precision <= 15:
         sheet.fail("precision", f"expected significant figures from 1 to 15, got {precision!r}")
@@ -207,7 +213,14 @@ def read_notation(sheet: Reader) -> Notation:
     for name, tex in symbols.items():  # pasted into the sheet verbatim: harmless math only
         key = name if NAME_KEY.fullmatch(name) else repr(name)  # a key too stays one line
         checked_math(sheet.source, sheet.where(f"symbols.{key}"), tex)
-    notation = Notation(style or "bracket", order or "out_in", dict(symbols))
+    written = sheet.table.get("written_out", [])
+    if not isinstance(written, list) or any(w not in WRITABLE for w in written):
+        sheet.fail("written_out", f"expected a list drawn from {', '.join(WRITABLE)} (the functions "
+                   "the key writes out, such as 1/(1 + e^{-z}) for sigmoid)")
+    for name in written:
+        if name in symbols:
+            sheet.fail("written_out", f"{name} is renamed in [sheet.symbols] and written out: choose one")
+    notation = Notation(style or "bracket", order or "out_in", dict(symbols), tuple(written))
     one_meaning(sheet, notation)
     return notation
 

@@ -31,18 +31,22 @@ from sympy.printing.latex import (LatexPrinter, accepted_latex_functions, greek_
 from sympy.printing.precedence import PRECEDENCE
 from sympy.simplify import fraction
 
+from symgrad.calculus.definitions import DEFINITIONS
+
 Number = int | float
 
 FIXED_EXPONENTS = range(-3, 5)  # 1e-3 <= |x| < 1e5 prints in fixed point
 # The functions a sheet renames ([sheet.symbols] sigmoid = "\\operatorname{logistic}"), class →
 # LaTeX head, for whatever is printed while `renamed_functions` is in force: the derivations, the
 # proofs and the figures of one sheet all follow it without each passing it on.
-_RENAMED: ContextVar[Mapping[type, str]] = ContextVar("renamed_functions", default={})
+# A class mapped to None is written out in elementary functions ([sheet] written_out).
+_RENAMED: ContextVar[Mapping[type, str | None]] = ContextVar("renamed_functions", default={})
 
 
 @contextmanager
-def renamed_functions(heads: Mapping[type, str]) -> Iterator[None]:
-    """Print each function class in `heads` with that LaTeX head instead of its own, within."""
+def renamed_functions(heads: Mapping[type, str | None]) -> Iterator[None]:
+    """Print each function class in `heads` with that LaTeX head instead of its own, or (None)
+    written out by its definition, σ(z) as 1/(1 + e^{-z}), within."""
     token = _RENAMED.set(dict(heads))
     try:
         yield
@@ -52,7 +56,7 @@ def renamed_functions(heads: Mapping[type, str]) -> Iterator[None]:
 
 def renamed_head(cls: type, default: str) -> str:
     """The head the printer writes `cls` with now: its renaming, else `default`."""
-    return _RENAMED.get().get(cls, default)
+    return _RENAMED.get().get(cls) or default
 
 
 def format_number(x: Number, precision: int = 4, keep_zeros: bool = False) -> str:
@@ -144,9 +148,15 @@ class _Printer(LatexPrinter):
         # The stack lets a number know its context (see _print_Symbol).
         self._stack.append(expr)
         try:
-            head = _RENAMED.get().get(type(expr)) if isinstance(expr, Function) else None
-            if head is not None and not isinstance(expr, sympy.Heaviside):
-                return self._renamed(expr, head, kwargs.get("exp"))
+            renamed = _RENAMED.get()
+            if isinstance(expr, Function) and type(expr) in renamed and not isinstance(expr, sympy.Heaviside):
+                head = renamed[type(expr)]
+                if head is None and type(expr) in DEFINITIONS:  # written out: 1/(1 + e^{-z})
+                    text = self._print(DEFINITIONS[type(expr)](*expr.args))
+                    exp = kwargs.get("exp")
+                    return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
+                if head is not None:
+                    return self._renamed(expr, head, kwargs.get("exp"))
             return super()._print(expr, **kwargs)
         finally:
             self._stack.pop()

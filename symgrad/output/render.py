@@ -11,7 +11,7 @@ import os
 import re
 import unicodedata
 from dataclasses import replace
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -287,7 +287,7 @@ def part_context(part: Part, sheet: Sheet, names: Callable[[str], str] | None = 
     proofs (output/latex.py) and in the figures' fixed labels."""
     with renamed_functions(sheet.notation.renamed_functions):
         context = _part_context(part, sheet, names)
-    relabel = heads_relabelled(sheet.notation.symbols)
+    relabel = heads_relabelled(sheet.notation.symbols, sheet.notation.written_out)
     if relabel is not None:
         for plot in context["plots"]:
             plot["g_tex"], plot["slope_tex"] = relabel(plot["g_tex"]), relabel(plot["slope_tex"])
@@ -306,16 +306,24 @@ FIGURE_HEADS = {"sigmoid": [r"\sigma"], "softplus": [r"\operatorname{softplus}"]
                 "softmax": [r"\mathrm{softmax}"]}
 
 
-def heads_relabelled(symbols: dict[str, str]) -> Callable[[str], str] | None:
+# The plots' labels of a function the sheet writes out ([sheet] written_out).
+WRITTEN_LABELS = {"sigmoid": {r"\sigma(z)": r"\frac{1}{1 + e^{-z}}",
+                              r"\sigma'(z)": r"\frac{e^{-z}}{(1 + e^{-z})^{2}}"},
+                  "softplus": {r"\operatorname{softplus}(z)": r"\log(1 + e^{z})"}}
+
+
+def heads_relabelled(symbols: Mapping[str, str], written_out: Sequence[str] = ()) -> Callable[[str], str] | None:
     """The figures' labels with each renamed function's head replaced, in one pass (so that a
-    sheet may swap two names); None when the sheet renames none."""
+    sheet may swap two names), and a function written out written so; None when the sheet
+    renames none."""
     renamed = {name: symbols[name] for name in FIGURE_HEADS if name in symbols}
-    if not renamed:
+    written = {label: tex for name in written_out for label, tex in WRITTEN_LABELS[name].items()}
+    if not (renamed or written):
         return None
     pattern = re.compile("|".join(
         f"(?P<{name}>" + "|".join(r"(?<![\\A-Za-z])%s(?![A-Za-z])" % re.escape(h) for h in FIGURE_HEADS[name]) + ")"
-        for name in renamed))
-    return lambda tex: pattern.sub(lambda m: renamed[m.lastgroup or ""] + " ", tex)
+        for name in renamed) or r"(?!)")
+    return lambda tex: written.get(tex) or pattern.sub(lambda m: renamed[m.lastgroup or ""] + " ", tex)
 
 
 def _part_context(part: Part, sheet: Sheet, names: Callable[[str], str] | None = None) -> dict[str, Any]:
