@@ -19,12 +19,26 @@ Three kinds of submission, each line with the verdict it must get:
   calculator holds it (not rounded, since it is not written; a line that uses it is written
   without its working).  That line `wrong`, every other line `correct`.
 
-Three verdicts other than these are defensible too and are not counted as failures
-(`disputable`): "correct" for a value that is the key's own rounding (half a unit of its last
-digit from the exact value); "correct" for a line after a carried slip that was worked out only
-from written values that are their keys' own roundings, or were themselves worked out so (the
-slip's effect was rounded away on the way); and "correct-ecf" for a line after a carried slip that the slip did not change but
-whose value is not the key's own rounding.
+Some verdicts other than these are defensible too and are not counted as failures
+(`disputable`), because the page itself cannot tell them apart:
+
+- "correct" for a value that is the key's own rounding (half a unit of its last digit from the
+  exact value);
+- "correct" for a line after a carried slip that was worked out only from written values that
+  are their keys' own roundings, or were themselves worked out so (the slip's effect was
+  rounded away on the way);
+- "correct" for a slipped or carried value that lies between the exact value and the one the
+  same student writes without the slip: it is nearer the key than their own right line, which
+  must be correct;
+- "correct" for a value that a student with no slip writes from the right lines before it,
+  each taken as written or as the calculator holds it (worked out again, unrounded, from the
+  lines beneath it): the slip moved it by less than the student's own rounding can;
+- "correct-ecf" for a line after a carried slip that the slip did not change but whose value is
+  not the key's own rounding;
+- "correct-ecf" for a line after a slip not carried whose value is not the key's own rounding
+  and is the same as with the slip carried.
+
+Each is worked out here from the student's own steps, not from the checker's rules.
 
 Only the LaTeX NAMES come from symgrad (`symgrad.output.notation.latex_names`, presentation);
 every number here is computed by this module.  `Checked` runs the checker in process: a problem
@@ -1257,15 +1271,120 @@ def disputable(sub: Submission, line: Line, got: str | None) -> str:
     if exact is None:
         return ""
     half = float(unit_of(line.value)) / 2 if "." in line.value else 0.0
+    slack = half * (1 + 1e-9) + 1e-12
     off = abs(float(line.value) - exact)
-    if got == "correct" and off <= half * (1 + 1e-9) + 1e-12:
+    if got == "correct" and off <= slack:
         return "the value is the key's own rounding"
     if got == "correct" and line.expected == "correct-ecf" and rounded_from_right(sub, line):
         return "worked out only from values that are their keys' own roundings, or from such"
-    if got == "correct-ecf" and line.expected == "correct" and sub.kind == "b" and \
-            sub.slip is not None and line.number > sub.lines[sub.slip].number and off > half:
+    honest = sub.unslipped.get(line.key)
+    if got == "correct" and line.expected in ("wrong", "correct-ecf") and honest is not None:
+        low, high = sorted((exact, float(honest)))
+        if low - slack <= float(line.value) <= high + slack:
+            return ("between the exact value and the one this student writes without the slip: "
+                    "nearer the key than their own right line")
+    if got == "correct" and line.expected in ("wrong", "correct-ecf") and \
+            from_right_lines(sub, line):
+        return ("what a student with no slip writes from the right lines before it, some of "
+                "them as written and the others as the calculator holds them")
+    after = sub.slip is not None and line.number > sub.lines[sub.slip].number
+    if got == "correct-ecf" and line.expected == "correct" and sub.kind == "b" and after and \
+            off > half:
         return "unchanged by the slip but not the key's rounding: right from the wrong values"
+    if got == "correct-ecf" and line.expected == "correct" and sub.kind == "c" and after and \
+            off > half and carried_value(sub, line) == line.value:
+        return ("not the key's rounding, and the same value as with the slip carried: the page "
+                "cannot tell whether it was")
     return ""
+
+
+def from_right_lines(sub: Submission, line: Line) -> bool:
+    """Whether a student with no slip could write this line as it is: every line before it
+    that such a student could write (those that must be correct, and those this test accepts,
+    in order) is taken as written or worked out again, and the line's value is reached."""
+    cache: dict[int, bool] = sub.__dict__.setdefault("_writable", {})
+    right: dict[str, str] = {}
+    for l in sub.lines:
+        if l.number not in cache:
+            cache[l.number] = l.expected == "correct" or reachable(sub, l, right)
+        if l is line:
+            return cache[l.number] and l.expected != "correct"
+        if cache[l.number]:
+            right[l.key] = l.value
+    return False
+
+
+def reachable(sub: Submission, line: Line, right: dict[str, str]) -> bool:
+    """Whether the line's value is reached from the lines `right` (key → value as written):
+    the line's working, with each of those it goes back to either taken as written or worked
+    out again from its own inputs (unrounded, as a calculator holds it), and every other line
+    worked out again, is the value within half a unit of its last digit.  Every subset of up
+    to 10 such lines is tried; beyond that, all, none, the forward values alone, and all but
+    one."""
+    half = float(unit_of(line.value)) / 2 if "." in line.value else 0.0
+    steps = {s.key: s for s in sub.problem.build(sub.style)}
+    if line.key not in steps:
+        return False
+
+    def inputs(key: str) -> list[str]:
+        seen: list[str] = []
+
+        def record(k: str) -> E:
+            if k in sub.problem.data:
+                return Num(sub.problem.data[k])
+            seen.append(k)
+            return Num(repr(sub.problem.exact[k]))
+
+        steps[key].work(record)
+        return seen
+
+    closure: list[str] = []
+    todo = inputs(line.key)
+    while todo:
+        k = todo.pop()
+        if k not in closure and k in steps:
+            closure.append(k)
+            todo += inputs(k)
+    mine = sorted(k for k in closure if k in right)
+    if len(mine) <= 10:
+        choices = [{k for n, k in enumerate(mine) if mask >> n & 1} for mask in range(2 ** len(mine))]
+    else:
+        forward = {k for k in mine if "/" not in k and not k.startswith("updated ")}
+        choices = [set(mine), set(), forward] + [set(mine) - {k} for k in mine]
+
+    def reached(used: set[str]) -> float:
+        memo: dict[str, float] = {}
+
+        def get(key: str) -> E:
+            if key in sub.problem.data:
+                return Num(sub.problem.data[key])
+            if key in used:
+                return Num(right[key])
+            if key not in memo:
+                memo[key] = steps[key].work(get).ev()
+            return Num(repr(memo[key]))
+
+        return steps[line.key].work(get).ev()
+
+    value = float(line.value)
+    for used in choices:
+        try:
+            if abs(reached(used) - value) <= half * (1 + 1e-9) + 1e-12:
+                return True
+        except (KeyError, ValueError, ZeroDivisionError, OverflowError):
+            continue
+    return False
+
+
+def carried_value(sub: Submission, line: Line) -> str | None:
+    """The value this line has when the same slip is carried forward (kind "b")."""
+    p = dict(sub.params)
+    p["kind"] = "b"
+    try:
+        twin = compose(sub.problem, **p)
+    except Degenerate:
+        return None
+    return next((l.value for l in twin.lines if l.key == line.key), None)
 
 
 def disagreements(sub: Submission, items: list[Any], strict: bool = False,

@@ -96,3 +96,89 @@ def test_ecf_through_a_derivative_taken_from_the_nodes_own_value(tmp_path: Path)
         "\\frac{\\partial f}{\\partial g_{2}} = 3",
         "\\frac{\\partial f}{\\partial g_{1}} = 3.75",  # 3 · 1.25
     ]) == ["correct", "wrong", "correct", "correct-ecf"]
+
+
+SOFTMAX = """title = "softmax"
+[network]
+inputs = 1
+loss = "cross_entropy"
+learning_rate = 0.3
+[[network.layer]]
+units = 3
+activation = "softmax"
+weights = [[-0.7], [-1], [0.8]]
+biases = [-0.41, 0.7, 0.7]
+[data]
+x = [0.54]
+y = [0.1, 0.3, 0.6]
+"""
+
+
+def test_a_softmax_derivative_is_not_mixed_from_written_values_and_arguments(
+        tmp_path: Path) -> None:
+    """δ₁ = ŷ₁ − y₁ is a small difference of rounded numbers.  From the written ŷ₁ = 0.0963 it
+    is −0.0037 (the exact value is −0.00386); −0.00362 is further off than that rounding
+    reaches, and only a mixture (∂L/∂ŷ from the written ŷ, the softmax's Jacobian worked out
+    again from the written z) would pass it."""
+    z = [-0.7 * 0.54 - 0.41, -1 * 0.54 + 0.7, 0.8 * 0.54 + 0.7]
+    e = [math.exp(v) for v in z]
+    yhat = [v / sum(e) for v in e]
+    assert abs((yhat[0] - 0.1) - -0.00386) < 5e-6
+    written = [math.exp(v) for v in (-0.788, 0.160, 1.13)]
+    rounded = [round(v / sum(written), 4 if k == 0 else 3) for k, v in enumerate(written)]
+    assert rounded == [0.0963, 0.248, 0.655]
+    problem = tmp_path / "p.toml"
+    problem.write_text(SOFTMAX)
+    work = tmp_path / "s.md"
+    lines = ["z^{[1]}_1 = -0.788", "z^{[1]}_2 = 0.160", "z^{[1]}_3 = 1.13",
+             "\\hat{y}_1 = 0.0963", "\\hat{y}_2 = 0.248", "\\hat{y}_3 = 0.655",
+             "\\frac{\\partial L}{\\partial z^{[1]}_1} = -0.00362",
+             "\\frac{\\partial L}{\\partial z^{[1]}_1} = -0.00370"]
+    work.write_text("\n\n".join(f"$${line}$$" for line in lines) + "\n")
+    assert [i.verdict for i in api.check(problem, work).items] == ["correct"] * 6 + [
+        "wrong", "correct"]
+
+
+def test_a_value_worked_from_a_wrong_value_is_ecf_not_rounding(tmp_path: Path) -> None:
+    """f = g1 + g2 with g1 = 0.5 and g2 = 1.2² = 1.44, written 1.4 (its rounding).  A wrong
+    g1 = 0.52 gives f = 0.52 + 1.4 = 1.92: right from the student's own g1 (correct-ecf), not
+    right against the key (1.94), although it lies between the key and what the rounded g2
+    alone gives (0.5 + 1.4 = 1.90)."""
+    assert abs(0.5 + 1.2 ** 2 - 1.94) < 1e-12 and abs(0.52 + 1.4 - 1.92) < 1e-12
+    assert graph_verdicts(tmp_path, {"f": "g1 + g2", "g2": "x3**2", "g1": "x1*x2"},
+                          {"x1": 0.5, "x2": 1, "x3": 1.2}, [
+        "g_{1} = 0.52", "g_{2} = 1.4", "f = 1.92",
+    ]) == ["wrong", "correct", "correct-ecf"]
+
+
+def test_the_ecf_allowance_keeps_right_values_as_they_are(tmp_path: Path) -> None:
+    """A wrong g1 = 0.6 (g1 = 0.5) not carried into g2 = 2·g1 = 1.0: f = g1 + g2 from the
+    student's own values is 1.6 (± the half unit of g1), from the key 1.5.  f = 1.75 is neither;
+    it only passed when g2 was worked out again from the wrong g1 (1.2) to size the allowance."""
+    assert graph_verdicts(tmp_path, {"f": "g1 + g2", "g2": "2*g1", "g1": "x1*x2"},
+                          {"x1": 0.5, "x2": 1}, [
+        "g_{1} = 0.6", "g_{2} = 1.0", "f = 1.75", "f = 1.6",
+    ]) == ["wrong", "correct", "wrong", "correct-ecf"]
+
+
+def test_a_gradient_from_the_values_beneath_a_derivative_written_in_between(
+        tmp_path: Path) -> None:
+    """f = sin(g2)/tanh(g3), g2 = x3² − 3·g1.  From the written g2 = 4.59 and g3 = -0.727,
+    ∂f/∂g2 = cos(g2)/tanh(g3) = 0.1965, and ∂f/∂g1 = −3 of that: −0.590.  A ∂f/∂g2 = 0.186
+    written in between (nearer the exact 0.1830, so not wrong) was not what ∂f/∂g1 came from:
+    −0.590 is still right from the student's own g2 and g3."""
+    x1, x2, x3 = -1.1, 1.01, 1.11
+    g1 = x1 * x2 ** 2
+    g2, g3 = x3 ** 2 - 3 * g1, 0.5 * x2 - x3 ** 2
+    assert (round(g1, 2), round(g2, 2), round(g3, 3)) == (-1.12, 4.60, -0.727)
+    from_written = math.cos(4.59) / math.tanh(-0.727)
+    exact = math.cos(g2) / math.tanh(g3)
+    assert round(from_written, 4) == 0.1965 and round(exact, 4) == 0.1830
+    assert f"{-3 * from_written:.3f}" == "-0.590"
+    assert graph_verdicts(tmp_path, {"f": "sin(g2)/tanh(g3)", "g3": "0.5*x2 - x3**2",
+                                     "g2": "x3**2 - 3*g1", "g1": "x1*x2**2"},
+                          {"x1": x1, "x2": x2, "x3": x3}, [
+        "g_{1} = -1.12", "g_{2} = 4.59", "g_{3} = -0.727",
+        "\\frac{\\partial f}{\\partial g_{2}} = 0.186",
+        "\\frac{\\partial f}{\\partial g_{1}} = -0.590",
+    ]) == ["correct"] * 5

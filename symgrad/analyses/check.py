@@ -454,15 +454,22 @@ class Checker(Diagnoses):
             # are the student's own results, rounded
             claimed_halves = [self.own_rounding(scope, claim_element.node, p)
                               for p in range(len(claimed_vals))]
-        right_end = all(close(v, h, e, 0) for v, h, e in zip(claimed_vals, claimed_halves, expected)) \
-            if formula else self.rounded_right(scope, key, claimed_vals, claimed_halves, chain,
-                                               values, last_k, links)
-        verdict, diagnosis = ("correct" if right_end else "wrong"), ""
-        if not right_end and not formula:
-            # right from the student's own wrong earlier values (error carried forward)?
-            ecf = self.ecf(scope, key, claimed_vals, claimed_halves)
+        own = all(close(v, h, e, 0) for v, h, e in zip(claimed_vals, claimed_halves, expected))
+        verdict, diagnosis = ("correct" if own else "wrong"), ""
+        right_end = own
+        if not own and not formula:
+            # right from the student's own wrong earlier values (error carried forward)?  That
+            # comes before the allowance for their rounding: where their wrong values reach
+            # the key, the value is what they worked out from those, and a right value of the
+            # key moved by rounding alone (with those wrong values put back to the exact ones)
+            # is what they did not do
+            direct = self.from_right_values(scope, key, claimed_vals, claimed_halves)
+            ecf = None if direct else self.ecf(scope, key, claimed_vals, claimed_halves)
             if ecf is not None:
                 verdict, diagnosis = ecf
+            elif direct or self.rounded_right(scope, key, claimed_vals, claimed_halves, chain, values,
+                                    last_k, links):
+                verdict, right_end = "correct", True
         mistake = ""
         if verdict in ("correct", "correct-ecf") and links:
             verdict, mistake = "inconsistent", "broken-link"
@@ -489,6 +496,48 @@ class Checker(Diagnoses):
                 claim = self.latest(scope, k, self.order)
                 if claim is not None:
                     out[k] = claim
+        return out
+
+    def from_right_values(self, scope: Scope, key: str, vals: list[Any], halves: list[Any]) -> bool:
+        """Whether the value is what the student's right earlier values give (the rest exact),
+        within half a unit of its last digit: then it is right whatever wrong values the
+        student wrote before it, since they did not change it beyond its own rounding.  The
+        right values are taken all together, or only the forward ones (the derivatives worked
+        out again from those: a student may reach a gradient from their written values without
+        a derivative they wrote in between), or all but one of the key's immediate inputs (that
+        one worked out again from the values beneath it, as the student's calculator holds it)."""
+        right = {k: c for k, c in self.used(scope, key).items() if c.right}
+        forward = {k: c for k, c in right.items() if k in scope.graph.by_name}
+        beneath = [{k: c for k, c in right.items() if k != one}
+                   for one in sorted(self.inputs(scope, key) & right.keys())]
+        sets = [right] + [s for s in (forward, *beneath) if s and len(s) < len(right)]
+
+        def hit(mine: dict[str, Claim], p: int, local: str) -> bool:
+            reached = Model(scope.graph, scope.points[p], {k: c.values[p] for k, c in mine.items()},
+                            layers=scope.layers, local=local).quantity(key)
+            return reached is not None and close(vals[p], halves[p], reached, 0)
+
+        return any(all(hit(mine, p, local) for p in range(len(scope.points)))
+                   for mine in sets if mine for local in ("", "value", "argument"))
+
+    @staticmethod
+    def inputs(scope: Scope, key: str) -> set[str]:
+        """The quantities a key is worked out from in one step: a node's parents; for ∂T/∂v
+        each ∂T/∂c and ∂c/∂v over the children c of v; for an updated θ its gradient."""
+        graph = scope.graph
+        if key.startswith("updated "):
+            return {str(PartialName(graph.output, key[len("updated "):]))} if graph.output else set()
+        node = graph.by_name.get(key)
+        if node is not None:
+            return {graph.by_symbol[p].name for p in node.partials}
+        partial = PartialName.parse(key)
+        if partial is None or partial.wrt not in graph.by_name:
+            return set()
+        v = graph.node(partial.wrt)
+        out = set()
+        for c in graph.children.get(v.symbol, ()):
+            child = graph.by_symbol[c].name
+            out |= {str(PartialName(partial.top, child)), str(PartialName(child, v.name))}
         return out
 
     def rounded_right(self, scope: Scope, key: str, vals: list[Any], halves: list[Any],
@@ -605,7 +654,11 @@ class Checker(Diagnoses):
             target = model(overrides)
             if target is None:
                 return False
-            plain = model({k: c.values[p] for k, c in wrong.items()})
+            # the right ones at their exact values, not worked out again from the wrong ones:
+            # a right value written after a wrong one was not computed from it
+            plain = model({**{k: c.values[p] for k, c in wrong.items()},
+                           **{k: e for k, c in used.items() if c.right
+                              and (e := scope.expected(k)[p]) is not None}})
             spread = abs(plain - target) if plain is not None else 0.0
             for k, c in wrong.items():
                 if c.half[p]:

@@ -151,7 +151,12 @@ class Model:
         if use_override and key in self.overrides:
             return self.overrides[key]
         expr = child.partials[parent]
-        if self.local and child.expr is not None:
+        # a softmax (an activation of several pre-activations) keeps its textbook form: taken
+        # "from the argument" it would be worked out again from every z while ∂L/∂ŷ uses the
+        # written ŷ, a mixture no student writes (and one that cancels to nearly anything in
+        # ŷ − y)
+        if self.local and child.expr is not None and not (
+                child.kind == "activation" and len(child.partials) > 1):
             expr = local_form(expr, child.expr, child.symbol, self.local)
         m = self.mistake
         if m is None:
