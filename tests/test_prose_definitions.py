@@ -197,6 +197,20 @@ def test_a_quantity_defined_in_prose(statement: str, ok: bool | None) -> None:
         symgrad.solve(data)
 
 
+def test_a_question_speaks_of_its_network_and_a_part_of_its_own() -> None:
+    """A part with a network of its own (tanh here) is not what the question's text describes."""
+    def with_tanh_part(question_text: str, part_text: str) -> dict[str, Any]:
+        data = sheet(question_text, symbols=H_NAMES)
+        network = {**data["question"][0]["network"]}
+        network["layer"] = [{**layer, "activation": "tanh"} for layer in network["layer"]]
+        data["question"][0]["part"].append({"text": part_text, "network": network, "show": ["forward"]})
+        return data
+
+    symgrad.solve(with_tanh_part(r"$h_1 = \sigma(z_1)$", r"$h_1 = \tanh(z_1)$"))
+    refused(with_tanh_part(r"$h_1 = \sigma(z_1)$", r"$h_1 = \sigma(z_1)$"), "question[1].part[2].text",
+            "question 1 (b)")
+
+
 def test_a_statement_of_numbers_alone() -> None:
     symgrad.solve(sheet(f"Note $\\sigma(1.5) = {sig(1.5):.4f}$ and $e^{{0}} = 1$."))
     refused(sheet(f"Note $\\sigma(1.5) = {sig(1.5) + 0.1:.4f}$."), "\\sigma(1.5)", "is false")

@@ -142,7 +142,6 @@ def problem_of(sheet: Sheet, part: Part, printed: Printed, where: str) -> Proble
     solution = part.solution
     assert solution is not None
     names: dict[str, str] = {}
-    shown: dict[str, str] = {}
     tex_of = dict(printed(solution))
     if solution.graph.learning_rate is not None:
         tex_of["eta"] = sheet.notation.eta
@@ -156,7 +155,6 @@ def problem_of(sheet: Sheet, part: Part, printed: Printed, where: str) -> Proble
             raise ProblemError(sheet.source, field_name,
                                f"{other} and {node} would both print as {tex} in {where}: one "
                                "symbol, one meaning (give one of them another symbol)")
-        shown[node] = tex
     network = solution.spec.network
     unspecified = {}
     for layer in network.layers if network is not None else ():
@@ -178,11 +176,14 @@ def engine_functions(sheet: Sheet) -> dict[str, tuple[type, str]]:
 
 def prose_fields(sheet: Sheet, problems: dict[int, Problem]) -> list[tuple[str, str, list[Problem], bool]]:
     """(field, prose, the problems it speaks of, whether it is an erratum note), for every piece
-    of prose: a part's own problem (else its question's), a question's problems, the sheet's."""
+    of prose: a part's own problem (else its question's); the question's problem (the one its
+    parts share, else each of its parts'); every problem of the sheet."""
     every = list(problems.values())
     out = [("title", sheet.title, every, False), ("author", sheet.author, every, False)]
     for n, q in enumerate(sheet.questions, 1):
         own = [problems[id(p)] for p in q.parts if id(p) in problems]
+        shared = [p for p in own if ".part[" not in p.solution.spec.at]  # not a part's own network
+        own = shared or own
         out += [(f"question[{n}].text", q.text, own, False), (f"question[{n}].note", q.note, own, q.erratum)]
         for k, p in enumerate(q.parts, 1):
             scope = [problems[id(p)]] if id(p) in problems else own
