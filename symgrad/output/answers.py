@@ -86,6 +86,9 @@ def label(answer: Answer, part: dict[str, Any]) -> tuple[str, str]:
         rows = part["gradients"]
         key = answer.name
     elif answer.kind == "updated":
+        optimized = part.get("optimized")
+        if optimized:  # several steps of an optimizer: its parameters after the last
+            return optimized["names"].get(answer.name, r"\theta"), optimized["words"]
         found = [u["theta"] for u in part["updates"] if u["key"] == f"updated {answer.name}"]
         return (found[0] if found else r"\theta"), "after one step of gradient descent"
     else:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import sympy
 
 from sympy import Expr
 
+from symgrad.analyses.layerforms import LayerForms, layer_forms
 from symgrad.output.latex import textbook_latex
 from symgrad.input.sheetspec import Notation
 from symgrad.output.notation import latex_names, symbol_names
@@ -83,7 +85,7 @@ def solution_json(solution: Solution, notation: Notation = Notation()) -> dict[s
                 for path, values in zip(d.paths, g.factor_values or ())
             ]
         gradients[key] = entry
-    return {
+    out = {
         "title": solution.title,
         "values": {name: number(v) for name, v in solution.values.items()},
         "gradients": gradients,
@@ -93,6 +95,33 @@ def solution_json(solution: Solution, notation: Notation = Notation()) -> dict[s
         "deltas": {name: number(v) for name, v in solution.adjoint_values.items()
                    if (partial := Partial.parse(name)) is not None
                    and solution.graph.by_name[partial.wrt].expr is not None},
+    }
+    if solution.steps and solution.spec.optimizer is not None:
+        out["optimizer"] = {**asdict(solution.spec.optimizer), "steps": [
+            {"step": s.number, "loss": s.loss, "states": s.states} for s in solution.steps]}
+    forms = layer_forms(solution)
+    if forms:
+        out["layers"] = layers_json(forms)
+    return out
+
+
+def layers_json(forms: LayerForms) -> dict[str, Any]:
+    """The worked layer forms as numbers: each kernel entry's products, each pooled value's
+    routing, each time step's δ, each normalised feature's gradients, each example's gradients."""
+    return {
+        "convolutions": [{"layer": c.layer, "kernels": {
+            e.kernel: {"value": e.value, "terms": [[t.delta, t.delta_value, t.other, t.other_value] for t in e.terms]}
+            for e in c.entries}} for c in forms.convolutions],
+        "poolings": [{"layer": p.layer, "kind": p.kind, "routes": [
+            {"output": r.output, "upstream": r.upstream, "window": [list(w) for w in r.window]}
+            for r in p.routes]} for p in forms.poolings],
+        "recurrences": [{"layer": r.layer, "steps": [
+            {"t": s.t, "h": list(s.h), "dL/dh": list(s.dh), "delta": list(s.dz)} for s in r.steps]}
+            for r in forms.recurrences],
+        "normalisations": [{"layer": b.layer, "features": [asdict(f) for f in b.features]}
+                           for b in forms.normalisations],
+        "batch": {g.parameter: {"per_example": list(g.per_example), g.reduction: g.reduced}
+                  for g in forms.batch},
     }
 
 

@@ -31,6 +31,7 @@ from symgrad.output.figures import chain_edges, graph_figure, network_figure, on
 from symgrad.analyses.vector import N, U, ExampleSum, VectorGradient
 from symgrad.input.names import Partial
 from symgrad.input.spec import IDENTIFIER
+from symgrad.output.layer_context import layer_sections
 from symgrad.output.notation import family_latex, latex_names, quantity_latex
 
 if TYPE_CHECKING:
@@ -186,6 +187,7 @@ def environment(user_templates: str | Path | None = None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["escape_tex"] = escape_tex
+    env.filters["tex_cell"] = lambda math: f"${math}$"  # a table cell of symgrad's own mathematics
     env.globals.pop("lipsum", None)  # lorem ipsum on demand: n paragraphs without bound
     return env
 
@@ -276,6 +278,9 @@ def quantities(solution: Solution | None, sheet: Sheet) -> Callable[[str], str]:
     return lambda name: sheet.notation.eta if name.strip() == "eta" else quantity_latex(name, names, notation)
 
 
+OPTIMIZER_NAMES = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam"}
+
+
 def one_line(text: str) -> str:
     """A title or a question's number: a blank line would end a TeX argument or paragraph early."""
     return " ".join(text.split())
@@ -339,7 +344,8 @@ def _part_context(part: Part, sheet: Sheet, names: Callable[[str], str] | None =
         "proof": (proof_context(part.verdict, part.proof, sheet.precision, sheet.notation.symbols)
                   if part.verdict else None),
         "figure": None, "given": [], "given_display": False, "asks": [], "plots": [],
-        "space": "3cm", "dependency": None, "collapse": None, "matrix": None,
+        "space": "3cm", "dependency": None, "collapse": None, "matrix": None, "layers": [],
+        "optimized": None,
     }
     value = lambda v: format_number(v, sheet.precision)  # noqa: E731
     context["plots"] = [plot_figure(a, operating_points(part, a), value, leaky_slope(part))
@@ -377,7 +383,7 @@ def _part_context(part: Part, sheet: Sheet, names: Callable[[str], str] | None =
             context["forward"].append(equation)
     if "gradients" in part.show:
         context["backprop"], context["gradients"] = backprop_context(p, style_of(part.style, solution))
-    if "update" in part.show and solution.updated:
+    if "update" in part.show and solution.updated and solution.spec.optimizer is None:  # else its table
         eta = graph.learning_rate
         assert eta is not None
         for name, new in solution.updated.items():
@@ -388,6 +394,14 @@ def _part_context(part: Part, sheet: Sheet, names: Callable[[str], str] | None =
         loss = p.names[graph.output]
         context["update_rule"] = (r"\theta \leftarrow \theta - %s \, \partial %s / \partial \theta"
                                   % (p.eta, loss))
+    optimizer = solution.spec.optimizer
+    if "update" in part.show and solution.updated and optimizer is not None:  # what an LMS asks
+        steps = f"{optimizer.steps} step{'s' if optimizer.steps > 1 else ''}"
+        context["optimized"] = {"words": f"after {steps} of {OPTIMIZER_NAMES[optimizer.name]}",
+                                "names": {name: p.names[name] for name in solution.updated}}
+    if "gradients" in part.show or "update" in part.show:
+        context["layers"] = layer_sections(part.layers, solution.steps, solution.spec.optimizer, p.names,
+                                           p.names.get(graph.output, "L"), sheet.precision)
     if part.dependency is not None:
         context["dependency"] = dependency_context(p, part.dependency)
     family = lambda f: family_latex(f, p.notation)  # noqa: E731  (a layer's symbol: C, W^{[2]})
@@ -466,7 +480,9 @@ def asks(p: PartPrinter, part: Part, solution: Solution) -> list[str]:
         out.append(", ".join(f"${p.partial(g.derivation.top, g.derivation.wrt)}$"
                              for g in solution.gradients.values()))
     if "update" in part.show and solution.updated:
-        out.append("one step of gradient descent")
+        optimizer = solution.spec.optimizer
+        out.append("one step of gradient descent" if optimizer is None else
+                   f"{optimizer.steps} step{'s' if optimizer.steps > 1 else ''} of {OPTIMIZER_NAMES[optimizer.name]}")
     return out
 
 
@@ -474,6 +490,8 @@ def figure(p: PartPrinter, solution: Solution, highlight: set[tuple[str, str]] =
     """The network (up to 6 units a layer) or the computation graph, drawn in the sheet's notation."""
     if solution.spec.network is not None:
         layers = solution.spec.network.layers
+        if not solution.spec.network.plain:  # convolutions, recurrence, a batch: not drawn
+            return None
         if max(l.units for l in layers) > 6 or solution.spec.network.inputs > 6:
             return None
         return network_figure(solution.graph, [l.activation for l in layers], p.names,
