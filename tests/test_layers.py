@@ -186,3 +186,18 @@ def test_bad_layers_are_one_line(change, message):
 def test_the_api_solves_a_batch():
     s = symgrad.solve(stacks(4)[0])
     assert s.to_json()["values"]["L"] == pytest.approx(solved(stacks(4)[0]).values["L"])
+
+
+def test_json_holds_the_steps_and_the_layer_forms():
+    problem = one_weight({"name": "sgd", "lr": 0.1, "momentum": 0.9, "steps": 2})
+    out = symgrad.solve(problem).to_json()
+    steps = out["optimizer"]["steps"]
+    assert [s["step"] for s in steps] == [1, 2] and out["optimizer"]["name"] == "sgd"
+    assert [s["states"]["W1[1,1]"]["velocity"] for s in steps] == pytest.approx([2, 3])  # by hand above
+    assert out["updated"]["W1[1,1]"] == pytest.approx(0.5)
+    batch = symgrad.solve(stacks(5)[0]).to_json()
+    forms = batch["layers"]
+    assert forms["convolutions"][0]["layer"] == 1 and forms["poolings"][0]["kind"] == "avgpool"
+    for name, g in forms["batch"].items():  # the reduction is "sum": the examples' gradients add up
+        assert g["sum"] == pytest.approx(math.fsum(g["per_example"]), abs=1e-15)
+        assert g["sum"] == pytest.approx(batch["gradients"][f"dL/d{name}"]["value"], rel=1e-12, abs=1e-15)
