@@ -214,6 +214,10 @@ def test_a_question_speaks_of_its_network_and_a_part_of_its_own() -> None:
 def test_a_statement_of_numbers_alone() -> None:
     symgrad.solve(sheet(f"Note $\\sigma(1.5) = {sig(1.5):.4f}$ and $e^{{0}} = 1$."))
     refused(sheet(f"Note $\\sigma(1.5) = {sig(1.5) + 0.1:.4f}$."), "\\sigma(1.5)", "is false")
+    # σ(1.5) = 0.8176 by hand: written to 1 or 2 decimals it is 0.8 and 0.82, not 0.9 or 0.81
+    symgrad.solve(sheet(r"$\sigma(1.5) = 0.8$ and $\sigma(1.5) = 0.82$"))
+    refused(sheet(r"$\sigma(1.5) = 0.9$"), "is false")
+    refused(sheet(r"$\sigma(1.5) = 0.81$"), "is false")
 
 
 def test_several_statements_in_one_formula() -> None:

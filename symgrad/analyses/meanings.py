@@ -44,7 +44,7 @@ from sympy.core.function import AppliedUndef
 from symgrad.analyses.collapse import EquivalentLayer
 from symgrad.analyses.sheet import Part, Sheet
 from symgrad.calculus import activations as act
-from symgrad.calculus.agree import RTOL, agree, tree_size
+from symgrad.calculus.agree import RTOL, agree, evaluate, tree_size
 from symgrad.engine.graph import Graph
 from symgrad.engine.solution import Solution
 from symgrad.errors import ProblemError
@@ -118,7 +118,9 @@ def check_meanings(sheet: Sheet, printed: Printed) -> None:
                 check_statement(statement, scope, functions, defined, field_name, sheet)
             except Clash as clash:
                 if not erratum:
-                    raise ProblemError(sheet.source, field_name, str(clash)) from None
+                    hint = ("; if the note quotes the source's mistake, mark it erratum = true"
+                            if field_name.endswith(".note") else "")
+                    raise ProblemError(sheet.source, field_name, f"{clash}{hint}") from None
 
 
 def prose(sheet: Sheet) -> list[str]:
@@ -297,9 +299,8 @@ def closed_statement(statement: Statement, functions: dict[str, tuple[type, str]
         found = disagrees(first, side, tolerance(statement.nodes[0], node))
         if found is not None:
             lhs = statement.texts[0]
-            raise Clash(f"{lhs} = {text} is false: {lhs} is {short(found[0])} (the key's "
-                        f"functions), not {short(found[1])}; if the note quotes the source's "
-                        "mistake, mark it erratum = true")
+            raise Clash(f"{lhs} = {text} is false: {lhs} is {short(found[0])} with the key's "
+                        f"functions, not {short(found[1])}")
 
 
 def tolerance(*sides: Node) -> float:
@@ -396,10 +397,11 @@ def quantity_statement(statement: Statement, problem: Problem, functions: dict[s
             continue
         lhs = statement.texts[0]
         meaning = described(statement.nodes[0], first, problem)
-        a, b = found
+        a, b, at_numbers = found
+        differ = (f"at the problem's numbers {short(a)}, not {short(b)}" if at_numbers
+                  else f"another formula (at a random point {short(a)}, not {short(b)})")
         raise Clash(f"{lhs} = {text} is false in {problem.where}: {lhs} is {meaning} in the key, "
-                    f"which gives {short(a)} where this gives {short(b)}; if the note quotes the "
-                    "source's mistake, mark it erratum = true")
+                    f"{differ}")
 
 
 def described(node: Node, expr: Expr, problem: Problem) -> str:
@@ -520,16 +522,19 @@ def to_sympy(node: Node, resolve: Callable[[Name], Expr | None],
     return None
 
 
-def compare(graph: Graph, first: Expr, side: Expr, tolerance: float) -> tuple[float, float] | None:
+def compare(graph: Graph, first: Expr, side: Expr, tolerance: float) -> tuple[float, float, bool] | None:
     """None when `side` means what `first` means (as formulas in the leaves, or at the problem's
-    numbers within `tolerance`), else the two values where they part."""
+    numbers within `tolerance`), else the two values where they part, and whether those are
+    the problem's own numbers (no leaf left free)."""
     a, b = composed(graph, first), composed(graph, side)
     if a is None or b is None:
         return None
     if disagrees(a, b, 0.0) is None:
         return None
     known = {s: sympy.Float(v) for s, v in graph.values.items() if isinstance(v, (int, float))}
-    return disagrees(a.xreplace(known), b.xreplace(known), tolerance)
+    a, b = a.xreplace(known), b.xreplace(known)
+    found = disagrees(a, b, tolerance)
+    return None if found is None else (*found, not (a.free_symbols | b.free_symbols))
 
 
 def composed(graph: Graph, expr: Expr) -> Expr | None:
@@ -560,9 +565,13 @@ def stand_ins(expr: Expr) -> Expr:
 
 def disagrees(a: Expr, b: Expr, tolerance: float) -> tuple[float, float] | None:
     """The agreement checker's verdict: None when a and b agree (relative 1e-8, or `tolerance`
-    for numbers written rounded) at the points where both have a value, else the two values at
-    the first point where they part.  No point with values on both sides: nothing is said."""
+    for numbers written rounded: absolute between two numbers, else relative) at the points where
+    both have a value, else the two values at the first point where they part.  No point with
+    values on both sides: nothing is said."""
     a, b = stand_ins(a), stand_ins(b)
+    if tolerance and not (a.free_symbols | b.free_symbols):  # two numbers: |a - b| <= tolerance
+        x, y = evaluate(a, {}), evaluate(b, {})
+        tolerance = tolerance / (1 + abs(x) + abs(y)) if math.isfinite(x) and math.isfinite(y) else 0.0
     found = agree(a, b, points=POINTS, rtol=max(RTOL, tolerance))
     if found.agrees or found.values is None:
         return None
