@@ -172,8 +172,10 @@ class Layers:
                 entries = [acts[n][position[(c, *(s * (p - 1) + q for p, q, s in zip(pos, offset, layer.stride)))]]
                            for offset in window]
                 if layer.kind == "maxpool":
-                    expr: Expr = sympy.Max(*entries)
-                    partials = {a: expr.diff(a) if len(entries) > 1 else Integer(1) for a in entries}
+                    # written down, not evaluated: sympy's Max compares every pair, which takes a
+                    # large layer minutes; ∂max/∂a = H(a − max(the others)), as sympy's own rule
+                    expr: Expr = sympy.Max(*entries, evaluate=False) if len(entries) > 1 else entries[0]
+                    partials = {a: largest_of(a, [e for e in entries if e != a]) for a in entries}
                 else:
                     expr = sympy.Add(*entries) / len(entries)
                     partials = {a: Rational(1, len(entries)) for a in entries}
@@ -252,6 +254,14 @@ class Layers:
                    last: bool) -> dict[int, list[Symbol]]:
         return {n: self.activate(l, layer, n, acts[n], indices(shape), last and len(shape) == 1)
                 for n in self.examples}
+
+
+def largest_of(a: Symbol, others: list[Symbol]) -> Expr:
+    """∂ max(a, others)/∂a: 1 where a is the largest, 0 below (H(0) = ½ at a tie)."""
+    if not others:
+        return Integer(1)
+    rest = others[0] if len(others) == 1 else sympy.Max(*others, evaluate=False)
+    return sympy.Heaviside(a - rest, evaluate=False)  # no assumptions asked of a − max(...)
 
 
 def build_layers(spec: ProblemSpec) -> Graph:
