@@ -1320,9 +1320,18 @@ def reachable(sub: Submission, line: Line, right: dict[str, str]) -> bool:
     out again from its own inputs (unrounded, as a calculator holds it), and every other line
     worked out again, is the value within half a unit of its last digit.  Every subset of up
     to 10 such lines is tried; beyond that, all, none, the forward values alone, and all but
-    one."""
+    one.  The student's local derivatives are taken their own way, and the other way too (from
+    the node's value or from its argument: the checker cannot see which, where no working is
+    written, and allows both)."""
+    other = {"a": "z", "z": "a", "parent": "child", "child": "parent"}[sub.style["path"]]
+    return any(reached_in(sub, line, right, {s.key: s for s in sub.problem.build(style)})
+               for style in (sub.style, {**sub.style, "path": other}))
+
+
+def reached_in(sub: Submission, line: Line, right: dict[str, str], steps: dict[str, Step],
+               ) -> bool:
+    """`reachable` with the student's steps `steps`."""
     half = float(unit_of(line.value)) / 2 if "." in line.value else 0.0
-    steps = {s.key: s for s in sub.problem.build(sub.style)}
     if line.key not in steps:
         return False
 

@@ -182,3 +182,48 @@ def test_a_gradient_from_the_values_beneath_a_derivative_written_in_between(
         "\\frac{\\partial f}{\\partial g_{2}} = 0.186",
         "\\frac{\\partial f}{\\partial g_{1}} = -0.590",
     ]) == ["correct"] * 5
+
+
+def test_a_quotient_keeps_its_textbook_derivative_beside_exp_from_its_value(
+        tmp_path: Path) -> None:
+    """f = g2/g1, g2 = exp(g1²).  A student takes exp' from the written g2 (2·g1·g2) and the
+    quotient's ∂f/∂g1 as −g2/g1² from the written values: 1.110·2·0.9006·2.250 − 2.250/0.9006²
+    = 1.7244, where the key is 1.7262.  Taking the quotient "from the node's value" too
+    (−f/g1) is a form no student writes, and it was the only one tried beside exp' = g."""
+    g1 = math.exp(-0.2) * 1.1
+    g2 = math.exp(g1 ** 2)
+    exact = 1 / g1 * 2 * g1 * g2 - g2 / g1 ** 2
+    mine = 1.110 * 2 * 0.9006 * 2.250 - 2.250 / 0.9006 ** 2
+    assert (f"{g1:.4f}", f"{g2:.3f}", f"{1 / 0.9006:.3f}") == ("0.9006", "2.250", "1.110")
+    assert f"{mine:.3f}" == "1.724" and f"{exact:.3f}" == "1.726"
+    assert graph_verdicts(tmp_path, {"f": "g2/g1", "g2": "exp(g1**2)", "g1": "exp(x1)*x2"},
+                          {"x1": -0.2, "x2": 1.1}, [
+        "g_{1} = 0.9006", "g_{2} = 2.250", "f = 2.498",
+        "\\frac{\\partial f}{\\partial g_{2}} = 1.110",
+        "\\frac{\\partial f}{\\partial g_{1}} = 1.724",
+    ]) == ["correct"] * 5
+
+
+def test_a_negated_tanh_is_a_function_of_one_argument(tmp_path: Path) -> None:
+    """f = tanh(cos(g2) − g1), which sympy holds as −tanh(g1 − cos(g2)): tanh' is taken as
+    1 − f² from the written f = −0.83810.  With ∂f/∂g2 = 0.19710 written, ∂f/∂g1 = 0.19710 −
+    (1 − f²) held unrounded (a slip −0.09754 written instead), and g1 = σ(x1)/σ(x2) so that
+    ∂g1/∂x2 = −g1·(1 − σ(x2)): ∂f/∂x2 = 0.031257; from tanh at its argument it is 0.031259."""
+    sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    x1, x2 = -1.7, -0.7
+    g1 = sig(x1) / sig(x2)
+    g2 = g1 - 2 * x1
+    f = math.tanh(math.cos(g2) - g1)
+    assert (f"{g1:.5f}", f"{g2:.4f}", f"{f:.5f}") == ("0.46552", "3.8655", "-0.83809")
+    dg1_dx2 = -0.46552 * (1 - sig(x2))
+    mine = (0.19710 - (1 - 0.83810 ** 2)) * dg1_dx2
+    at_argument = (0.19710 - (1 - math.tanh(math.cos(3.8655) - 0.46552) ** 2)) * dg1_dx2
+    assert f"{mine:.6f}" == "0.031257" and f"{at_argument:.6f}" != "0.031257"
+    assert graph_verdicts(tmp_path, {"f": "tanh(cos(g2) - g1)", "g2": "g1 - 2*x1",
+                                     "g1": "sigmoid(x1)/sigmoid(x2)"},
+                          {"x1": x1, "x2": x2}, [
+        "g_{1} = 0.46552", "g_{2} = 3.8655", "f = -0.83810",
+        "\\frac{\\partial f}{\\partial g_{2}} = 0.19710",
+        "\\frac{\\partial f}{\\partial g_{1}} = -0.09754",
+        "\\frac{\\partial f}{\\partial x_{2}} = 0.031257",
+    ]) == ["correct"] * 4 + ["wrong", "correct"]

@@ -94,7 +94,8 @@ class Model:
         # how a local derivative is taken where the student's value of the node differs from
         # its value at its argument: "" as the engine writes it (σ' = a(1 − a), exp' = exp(x)),
         # "value" from the node's own value wherever it can be (exp' = g), "argument" from the
-        # argument (σ' = σ(z)(1 − σ(z))): a student may do either, from numbers they wrote
+        # argument (σ' = σ(z)(1 − σ(z))): a student may do either, from numbers they wrote;
+        # only for a node of one argument (see factor)
         self.local = local
         self.mistake = mistake
         self.layers = layers  # a network's depth (the output layer's number), 0 for a graph
@@ -151,12 +152,13 @@ class Model:
         if use_override and key in self.overrides:
             return self.overrides[key]
         expr = child.partials[parent]
-        # a softmax (an activation of several pre-activations) keeps its textbook form: taken
-        # "from the argument" it would be worked out again from every z while ∂L/∂ŷ uses the
-        # written ŷ, a mixture no student writes (and one that cancels to nearly anything in
-        # ŷ − y)
-        if self.local and child.expr is not None and not (
-                child.kind == "activation" and len(child.partials) > 1):
+        # Only a node that is a function of one argument (exp' = g, σ' = g(1 − g),
+        # tanh(u)' = 1 − g²) is taken either way.  Sums, products, quotients (g2/g1) and a
+        # softmax (of every z) keep their textbook form: students write d(g2/g1)/dg1 as −g2/g1², not as
+        # −f/g1; and a softmax taken "from the argument" would be worked out again from every z
+        # while ∂L/∂ŷ uses the written ŷ, a mixture no student writes (and one that cancels to
+        # nearly anything in ŷ − y)
+        if self.local and applied(child.expr) is not None:
             expr = local_form(expr, child.expr, child.symbol, self.local)
         m = self.mistake
         if m is None:
@@ -265,10 +267,26 @@ class Model:
 
 
 @functools.lru_cache(maxsize=4096)
+def applied(expr: sympy.Expr | None) -> tuple[sympy.Expr, int] | None:
+    """A node's expression as a function of one argument and its sign: tanh(u) → (tanh(u), 1),
+    and −tanh(u) (sympy's form of tanh(cos(g2) − g1)) → (tanh(u), −1); None for anything else
+    (a sum, a product, a quotient, a softmax of every z)."""
+    if isinstance(expr, sympy.Function) and len(expr.args) == 1:
+        return expr, 1
+    if isinstance(expr, sympy.Mul) and len(expr.args) == 2 and expr.args[0] == -1 and \
+            isinstance(expr.args[1], sympy.Function) and len(expr.args[1].args) == 1:
+        return expr.args[1], -1
+    return None
+
+
 def local_form(partial: sympy.Expr, expr: sympy.Expr, symbol: Symbol, how: str) -> sympy.Expr:
     """A local derivative written from the node's value (`how` "value": exp(x) → g) or from its
     argument ("argument": a(1 − a) → σ(z)(1 − σ(z)))."""
     if how == "value":
+        form = applied(expr)
+        if form is not None:
+            inner, sign = form
+            return partial.subs(inner, sign * symbol)
         return partial.subs(expr, symbol)
     return partial.subs(symbol, expr)
 
