@@ -36,7 +36,9 @@ Some verdicts other than these are defensible too and are not counted as failure
 - "correct-ecf" for a line after a carried slip that the slip did not change but whose value is
   not the key's own rounding;
 - "correct-ecf" for a line after a slip not carried whose value is not the key's own rounding
-  and is the same as with the slip carried.
+  and is the same as with the slip carried;
+- "inconsistent" for a slip written after its working (the working does not give the value),
+  where "correct" would be defensible for the value itself.
 
 Each is worked out here from the student's own steps, not from the checker's rules.
 
@@ -1270,6 +1272,11 @@ def disputable(sub: Submission, line: Line, got: str | None) -> str:
     exact = sub.problem.exact.get(line.key)
     if exact is None:
         return ""
+    if got == "inconsistent" and line.expected == "wrong" and line.working:
+        # a slip written after its working: the link from the working to the value is broken
+        # (the README's "inconsistent"), and the value itself may be defensibly correct
+        why = disputable(sub, line, "correct")
+        return f"the working does not give the value (a broken link); the value: {why}" if why else ""
     half = float(unit_of(line.value)) / 2 if "." in line.value else 0.0
     slack = half * (1 + 1e-9) + 1e-12
     off = abs(float(line.value) - exact)

@@ -227,3 +227,20 @@ def test_a_negated_tanh_is_a_function_of_one_argument(tmp_path: Path) -> None:
         "\\frac{\\partial f}{\\partial g_{1}} = -0.09754",
         "\\frac{\\partial f}{\\partial x_{2}} = 0.031257",
     ]) == ["correct"] * 4 + ["wrong", "correct"]
+
+
+def test_ecf_from_a_sigmoid_output_above_one(tmp_path: Path) -> None:
+    """A slip ŷ = 1.30 (σ(2.3) = 0.909) carried into δ = ŷ − y = 0.30 is right from the
+    student's own ŷ, although the BCE's log(1 − ŷ) (in ∂L/∂y, which δ does not need) is
+    undefined there."""
+    z = 0.78 * 1.65 - 0.2 * -1.9 + 0.63
+    assert f"{z:.1f}" == "2.3" and f"{1 / (1 + math.exp(-z)):.2f}" == "0.91"
+    problem = tmp_path / "p.toml"
+    problem.write_text('title = "bce"\n[network]\ninputs = 2\nloss = "bce"\n'
+                       'learning_rate = 0.05\n[[network.layer]]\nunits = 1\n'
+                       'activation = "sigmoid"\nweights = [[0.78, -0.2]]\nbiases = [0.63]\n'
+                       '[data]\nx = [1.65, -1.9]\ny = [1]\n')
+    work = tmp_path / "s.md"
+    work.write_text("$$z^{[1]}_{1} = 2.3$$\n\n$$\\hat{y} = 1.30$$\n\n$$\\delta^{[1]}_{1} = 0.30$$\n")
+    assert [i.verdict for i in api.check(problem, work).items] == [
+        "correct", "wrong", "correct-ecf"]

@@ -10,6 +10,9 @@ Verdicts, for each line (or each entry of an answer file):
 - `correct-ecf`: wrong against the key, right when worked out again from the student's own
   earlier values (error carried forward): the Model of `replay` puts their numbers in place of the
   engine's, so every quantity downstream of a wrong one is judged by what they should have found.
+  Where the student's wrong values reach a line, this comes before the allowance for rounding:
+  a value that is neither the key's own rounding nor what their right values alone give is
+  judged by what their wrong values give.
 - `wrong`, with a diagnosis when a known mistake reproduces the value (the Model run again with
   the mistake, `replay.mistakes`), when it is another part's value, a slipped digit, a flipped
   sign, or a formula that `verify` refutes.

@@ -205,7 +205,12 @@ class Model:
             if key in self.overrides:
                 adj[v] = self.overrides[key]
                 continue
-            adj[v] = self.pulled(top, node, adj, relevant)
+            try:
+                adj[v] = self.pulled(top, node, adj, relevant)
+            except (NumericError, ZeroDivisionError, OverflowError, ValueError, TypeError):
+                # undefined here (∂L/∂y of a BCE at a student's ŷ above 1 takes log(1 − ŷ)):
+                # whatever needs it is undefined too, and nothing else is
+                adj[v] = math.nan
         self.adjoints[top] = adj
         return adj
 
