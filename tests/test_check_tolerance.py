@@ -244,3 +244,22 @@ def test_ecf_from_a_sigmoid_output_above_one(tmp_path: Path) -> None:
     work.write_text("$$z^{[1]}_{1} = 2.3$$\n\n$$\\hat{y} = 1.30$$\n\n$$\\delta^{[1]}_{1} = 0.30$$\n")
     assert [i.verdict for i in api.check(problem, work).items] == [
         "correct", "wrong", "correct-ecf"]
+
+
+def test_a_derivative_from_a_value_held_unrounded_beneath_one_written_in_between(
+        tmp_path: Path) -> None:
+    """f = cos(2·g2/g1), g2 = sin(cos(x2) + g1²), g1 = 2·sin(x1).  From the written g1 = 1.9,
+    g2 = −0.2389 and ∂f/∂g2 = −sin(2·g2/g1)·2/g1 = 0.26.  A g2 = −0.29 written in between lies
+    between that and the exact −0.338 (so it is not wrong), but ∂f/∂g2 was not taken from it:
+    0.26 is right from the student's own g1, with g2 as their calculator held it."""
+    x1, x2 = 1.3, 1.8
+    g1 = 2 * math.sin(x1)
+    g2 = math.sin(math.cos(x2) + g1 ** 2)
+    held = math.sin(math.cos(x2) + 1.9 ** 2)
+    assert (f"{g1:.1f}", f"{g2:.3f}", f"{held:.4f}") == ("1.9", "-0.338", "-0.2389")
+    assert f"{-math.sin(2 * held / 1.9) * 2 / 1.9:.2f}" == "0.26"
+    assert f"{-math.sin(2 * -0.29 / 1.9) * 2 / 1.9:.2f}" == "0.32"  # from the g2 written
+    assert graph_verdicts(tmp_path, {"f": "cos(2*g2/g1)", "g2": "sin(cos(x2) + g1**2)",
+                                     "g1": "2*sin(x1)"}, {"x1": x1, "x2": x2}, [
+        "g_{1} = 1.9", "g_{2} = -0.29", "\\frac{\\partial f}{\\partial g_{2}} = 0.26",
+    ]) == ["correct"] * 3

@@ -526,7 +526,8 @@ class Checker(Diagnoses):
     @staticmethod
     def inputs(scope: Scope, key: str) -> set[str]:
         """The quantities a key is worked out from in one step: a node's parents; for ∂T/∂v
-        each ∂T/∂c and ∂c/∂v over the children c of v; for an updated θ its gradient."""
+        each ∂T/∂c and ∂c/∂v over the children c of v, and the values ∂c/∂v is taken from (c
+        and its parents); for an updated θ its gradient."""
         graph = scope.graph
         if key.startswith("updated "):
             return {str(PartialName(graph.output, key[len("updated "):]))} if graph.output else set()
@@ -539,8 +540,9 @@ class Checker(Diagnoses):
         v = graph.node(partial.wrt)
         out = set()
         for c in graph.children.get(v.symbol, ()):
-            child = graph.by_symbol[c].name
-            out |= {str(PartialName(partial.top, child)), str(PartialName(child, v.name))}
+            node = graph.by_symbol[c]
+            out |= {str(PartialName(partial.top, node.name)), str(PartialName(node.name, v.name)),
+                    node.name} | {graph.by_symbol[p].name for p in node.partials}
         return out
 
     def rounded_right(self, scope: Scope, key: str, vals: list[Any], halves: list[Any],
