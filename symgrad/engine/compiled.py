@@ -85,8 +85,14 @@ def compile_solution(solution: Solution) -> Compiled:
         leaves=leaves,
         defaults={graph.by_symbol[s].name: float(v) for s, v in graph.values.items()},
         values=tuple(solution.values), gradients=tuple(solution.gradients),
-        updated=tuple(solution.updated), function=function,
+        updated=tuple(stepped(solution)), function=function,
     )
+
+
+def stepped(solution: Solution) -> list[str]:
+    """The parameters one gradient step updates; none for an [optimizer], whose several steps
+    (each at new values) are not one formula to compile."""
+    return [] if solution.spec.optimizer is not None else list(solution.updated)
 
 
 def definitions_of(solution: Solution) -> list[tuple[Symbol, Expr]]:
@@ -107,7 +113,7 @@ def standard_outputs(solution: Solution) -> list[Expr]:
     graph = solution.graph
     outputs: list[Expr] = [graph.node(name).symbol for name in solution.values]
     outputs += [g.derivation.result for g in solution.gradients.values()]
-    for name in solution.updated:
+    for name in stepped(solution):
         g = solution.gradients[str(Partial(graph.output, name))]
         eta = sympy.Float(graph.learning_rate)
         outputs.append(graph.node(name).symbol - eta * g.derivation.result)
