@@ -263,3 +263,20 @@ def test_a_derivative_from_a_value_held_unrounded_beneath_one_written_in_between
                                      "g1": "2*sin(x1)"}, {"x1": x1, "x2": x2}, [
         "g_{1} = 1.9", "g_{2} = -0.29", "\\frac{\\partial f}{\\partial g_{2}} = 0.26",
     ]) == ["correct"] * 3
+
+
+def test_exp_from_its_value_where_sympy_splits_the_exponential(tmp_path: Path) -> None:
+    """g1 = exp(x1³ − log x2), which sympy holds as exp(x1³)/x2: exp' is still taken from the
+    written g1 = 1.1.  ∂f/∂x1 = 0.69 · 1.1 · 3·0.6² = 0.82 at two figures (from exp at its
+    argument, 0.69 · 1.118 · 1.08 = 0.83; the key 0.96)."""
+    g1 = math.exp(0.6 ** 3 - math.log(1.11))
+    assert (f"{g1:.1f}", f"{2 * math.log(1.1):.2f}", f"{0.38 * 2 / 1.1:.2f}") == (
+        "1.1", "0.19", "0.69")
+    assert f"{0.69 * 1.1 * 3 * 0.6 ** 2:.2f}" == "0.82"
+    assert f"{0.69 * g1 * 3 * 0.6 ** 2:.2f}" == "0.83"
+    assert graph_verdicts(tmp_path, {"f": "g2 + g3**2", "g3": "2*log(g1)",
+                                     "g2": "x3**2*tanh(x2)", "g1": "exp(x1**3 - log(x2))"},
+                          {"x1": 0.6, "x2": 1.11, "x3": -1.5}, [
+        "g_{1} = 1.1", "g_{3} = 0.19", "\\frac{\\partial f}{\\partial g_{3}} = 0.38",
+        "\\frac{\\partial f}{\\partial g_{1}} = 0.69", "\\frac{\\partial f}{\\partial x_{1}} = 0.82",
+    ]) == ["correct"] * 5

@@ -152,13 +152,15 @@ class Model:
         if use_override and key in self.overrides:
             return self.overrides[key]
         expr = child.partials[parent]
-        # Only a node that is a function of one argument (exp' = g, σ' = g(1 − g),
-        # tanh(u)' = 1 − g²) is taken either way.  Sums, products, quotients (g2/g1) and a
-        # softmax (of every z) keep their textbook form: students write d(g2/g1)/dg1 as −g2/g1², not as
-        # −f/g1; and a softmax taken "from the argument" would be worked out again from every z
-        # while ∂L/∂ŷ uses the written ŷ, a mixture no student writes (and one that cancels to
-        # nearly anything in ŷ − y)
-        if self.local and applied(child.expr) is not None:
+        # Only a node that is one function of one argument (exp' = g, σ' = g(1 − g),
+        # tanh(u)' = 1 − g², also as sympy holds them: exp(x1³ − log x2) as exp(x1³)/x2,
+        # tanh(cos(g2) − g1) as −tanh(g1 − cos(g2))) is taken either way.  Sums, products and
+        # quotients of parents (g2/g1, sin(g2)/tanh(g3)) and a softmax (of every z) keep their
+        # textbook form: students write d(g2/g1)/dg1 as −g2/g1², not as −f/g1; and a softmax
+        # taken "from the argument" would be worked out again from every z while ∂L/∂ŷ uses the
+        # written ŷ, a mixture no student writes (and one that cancels to nearly anything in
+        # ŷ − y)
+        if self.local and child.expr is not None and one_function(child.expr):
             expr = local_form(expr, child.expr, child.symbol, self.local)
         m = self.mistake
         if m is None:
@@ -272,6 +274,20 @@ class Model:
 
 
 @functools.lru_cache(maxsize=4096)
+def one_function(expr: sympy.Expr) -> bool:
+    """Whether an expression applies exactly one function (of one argument) outermost: exp(u),
+    −tanh(u), exp(x1³)/x2; not g2/g1, sin(g2)/tanh(g3) or softmax(z1, z2)."""
+    found: list[sympy.Expr] = []
+    todo = [expr]
+    while todo:
+        e = todo.pop()
+        if isinstance(e, sympy.Function):
+            found.append(e)
+        else:
+            todo += list(e.args)
+    return len(found) == 1 and len(found[0].args) == 1
+
+
 def applied(expr: sympy.Expr | None) -> tuple[sympy.Expr, int] | None:
     """A node's expression as a function of one argument and its sign: tanh(u) → (tanh(u), 1),
     and −tanh(u) (sympy's form of tanh(cos(g2) − g1)) → (tanh(u), −1); None for anything else
