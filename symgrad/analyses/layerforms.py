@@ -18,11 +18,13 @@ derived a second way except the three-term form, which is a check.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sympy import Expr, Symbol
 
 from symgrad.engine.backward import reverse_sweep
+from symgrad.engine.graph import Graph
 from symgrad.engine.numeric import evaluate
 from symgrad.engine.optimize import full_env
 from symgrad.engine.solution import Solution
@@ -180,7 +182,7 @@ def layer_forms(solution: Solution) -> LayerForms | None:
             recurrences.append(Recurrence(l, layer.activation, tuple(steps)))
         elif isinstance(layer, BatchNormSpec):
             normalisations.append(Normalisation(l, tuple(
-                norm_feature(graph, env, l, i, layer, names, adjoint) for i in range(1, layer.shape[0] + 1))))
+                norm_feature(graph, env, l, i, layer, adjoint) for i in range(1, layer.shape[0] + 1))))
     return LayerForms(tuple(convolutions), tuple(poolings), tuple(recurrences), tuple(normalisations),
                       batch_gradients(solution))
 
@@ -189,7 +191,8 @@ def _value(expr: Expr, env: dict[Symbol, object]) -> float:
     return number(evaluate(expr, env))  # type: ignore[arg-type]
 
 
-def norm_feature(graph, env, l: int, i: int, layer: BatchNormSpec, names, adjoint) -> NormFeature:  # type: ignore[no-untyped-def]
+def norm_feature(graph: Graph, env: dict[Symbol, object], l: int, i: int, layer: BatchNormSpec,
+                 adjoint: Callable[[str], float]) -> NormFeature:
     """One feature of a batch normalisation, backwards through x̂, σ² and μ, and the three-term
     form from the same ∂L/∂x̂ as a check on the chain rule."""
     mu, var = graph.node(f"mu{l}[{i}]"), graph.node(f"var{l}[{i}]")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from symgrad.analyses.layerforms import LayerForms, Normalisation, Pooling, Recurrence
-from symgrad.engine.optimize import STATES, Step, states_shown
+from symgrad.analyses.layerforms import Convolution, LayerForms, Normalisation, Pooling, Recurrence
+from symgrad.engine.optimize import Step, states_shown
 from symgrad.input.optimizerspec import OptimizerSpec
 from symgrad.output.context_analyses import pmatrix
 from symgrad.output.latex import format_number
@@ -19,6 +19,9 @@ from symgrad.output.latex import format_number
 WRITTEN_OUT = 12  # a sum of more terms is stated by its formula and its value only
 STATE_LATEX = {"grad": "g", "velocity": "b", "m": "m", "v": "v", "mhat": r"\hat{m}", "vhat": r"\hat{v}",
                "value": r"\theta"}
+
+
+Printer = Callable[[float], str]  # a number at the sheet's precision
 
 
 def layer_sections(forms: LayerForms | None, steps: Sequence[Step], optimizer: OptimizerSpec | None,
@@ -49,7 +52,7 @@ def broken(terms: Sequence[str], per_line: int = 4) -> str:
     return r" \\ &\quad + ".join(lines)
 
 
-def convolution(c: Any, names: Mapping[str, str], d: Callable[[str], str], n: Callable[[float], str]) -> dict[str, Any]:
+def convolution(c: Convolution, names: Mapping[str, str], d: Callable[[str], str], n: Printer) -> dict[str, Any]:
     """Each kernel entry's sum over the positions (and examples) it touched; the products that
     are not zero written out when there are few."""
     steps = []
@@ -81,7 +84,7 @@ def convolution(c: Any, names: Mapping[str, str], d: Callable[[str], str], n: Ca
     }
 
 
-def pooling(p: Pooling, names: Mapping[str, str], d: Callable[[str], str], n: Callable[[float], str]) -> dict[str, Any]:
+def pooling(p: Pooling, names: Mapping[str, str], d: Callable[[str], str], n: Printer) -> dict[str, Any]:
     rows = []
     for r in p.routes:
         for entry, value, share in r.window:
@@ -101,11 +104,11 @@ def pooling(p: Pooling, names: Mapping[str, str], d: Callable[[str], str], n: Ca
     }
 
 
-def vector(values: Sequence[float], n: Callable[[float], str]) -> str:
+def vector(values: Sequence[float], n: Printer) -> str:
     return pmatrix([[n(v)] for v in values])
 
 
-def recurrence(r: Recurrence, names: Mapping[str, str], loss: str, n: Callable[[float], str]) -> dict[str, Any]:
+def recurrence(r: Recurrence, names: Mapping[str, str], loss: str, n: Printer) -> dict[str, Any]:
     l = r.layer
     derivative = {"tanh": r"1 - h_t^{2}", "relu": r"H(z_t)"}[r.activation]
     rows = [[str(s.t), vector(s.h, n), vector(s.dh, n), vector(s.dz, n)] for s in r.steps]
@@ -121,7 +124,7 @@ def recurrence(r: Recurrence, names: Mapping[str, str], loss: str, n: Callable[[
     }
 
 
-def normalisation(b: Normalisation, names: Mapping[str, str], loss: str, n: Callable[[float], str]) -> dict[str, Any]:
+def normalisation(b: Normalisation, names: Mapping[str, str], loss: str, n: Printer) -> dict[str, Any]:
     steps = []
     for f in b.features:
         N = len(f.x)
@@ -154,7 +157,7 @@ def normalisation(b: Normalisation, names: Mapping[str, str], loss: str, n: Call
     }
 
 
-def batch(forms: LayerForms, names: Mapping[str, str], loss: str, n: Callable[[float], str]) -> dict[str, Any]:
+def batch(forms: LayerForms, names: Mapping[str, str], loss: str, n: Printer) -> dict[str, Any]:
     count = len(forms.batch[0].per_example)
     reduction = forms.batch[0].reduction
     header = [r"\theta"] + [r"\partial %s^{(%d)}/\partial \theta" % (loss, k) for k in range(1, count + 1)]
@@ -171,7 +174,7 @@ def batch(forms: LayerForms, names: Mapping[str, str], loss: str, n: Callable[[f
 
 
 def optimizer_table(steps: Sequence[Step], spec: OptimizerSpec, names: Mapping[str, str],
-                    n: Callable[[float], str]) -> dict[str, Any]:
+                    n: Printer) -> dict[str, Any]:
     shown = states_shown(spec)
     rows = [[str(s.number), names[p], *(n(state[k]) for k in shown)] for s in steps for p, state in s.states.items()]
     rules = {
@@ -198,5 +201,3 @@ def optimizer_table(steps: Sequence[Step], spec: OptimizerSpec, names: Mapping[s
         "table": {"header": ["t", r"\theta", *(STATE_LATEX[k] for k in shown)], "rows": rows},
     }
 
-
-__all__ = ["layer_sections", "STATES"]
