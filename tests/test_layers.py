@@ -201,3 +201,15 @@ def test_json_holds_the_steps_and_the_layer_forms():
     for name, g in forms["batch"].items():  # the reduction is "sum": the examples' gradients add up
         assert g["sum"] == pytest.approx(math.fsum(g["per_example"]), abs=1e-15)
         assert g["sum"] == pytest.approx(batch["gradients"][f"dL/d{name}"]["value"], rel=1e-12, abs=1e-15)
+
+
+def test_max_pooling_routes_a_tie_to_the_first_largest_entry():
+    """As PyTorch does: of 3 and 3, the first gets the whole gradient (not half each)."""
+    problem = {"network": {"inputs": [1, 4], "loss": "yhat1", "layer": [
+        {"type": "maxpool", "kernel": 4}, {"type": "flatten"}, {"units": 1, "weights": [[2.0]]}]},
+        "data": {"x": [[1, 3, 3, 2]], "y": [0]},
+        "ask": {"gradients": [f"x[1,{i}]" for i in range(1, 5)]}}
+    s = solved(problem)
+    assert [s.gradients[f"dL/dx[1,{i}]"].value for i in range(1, 5)] == [0, 2, 0, 0]
+    route = layer_forms(s).poolings[0].routes[0]
+    assert [share for _, _, share in route.window] == [0, 1, 0, 0]

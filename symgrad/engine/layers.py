@@ -8,8 +8,9 @@ one at a time over the whole batch, because batch normalisation couples the exam
 
 - conv: z[co,i,j] = Σ_ci Σ_p Σ_q K[co,ci,p,q] · a[ci, s(i−1)+p−pad, s(j−1)+q−pad] + b[co]
   (a cross-correlation, as PyTorch computes it; out-of-range entries are the zero padding);
-- max pooling: m = max(window), ∂m/∂a = H(a − max(rest)): the gradient is routed to the
-  largest entry; average pooling: ∂m/∂a = 1/k;
+- max pooling: m = max(window), ∂m/∂a = 1 for the window's first largest entry (as PyTorch
+  breaks a tie) and 0 for the others, written H(a − max(before)) H(a − max(after)) with H(0) = 0
+  before and 1 after: the gradient is routed to the largest entry; average pooling: ∂m/∂a = 1/k;
 - rnn: z[t,i] = Σ_j W[i,j] x[t,j] + Σ_k U[i,k] h[t−1,k] + b[i] + c[i], h[t,i] = g(z[t,i]);
 - batchnorm: μ, σ² of the batch (biased), x̂ = (a − μ)/√(σ² + ε), γ x̂ + β, with μ, the
   deviations x − μ and σ² as nodes of their own, so the derivation runs through the mean and the
@@ -175,7 +176,7 @@ class Layers:
                     # written down, not evaluated: sympy's Max compares every pair, which takes a
                     # large layer minutes; ∂max/∂a = H(a − max(the others)), as sympy's own rule
                     expr: Expr = sympy.Max(*entries, evaluate=False) if len(entries) > 1 else entries[0]
-                    partials = {a: largest_of(a, [e for e in entries if e != a]) for a in entries}
+                    partials = {a: largest_of(a, entries[:k], entries[k + 1:]) for k, a in enumerate(entries)}
                 else:
                     expr = sympy.Add(*entries) / len(entries)
                     partials = {a: Rational(1, len(entries)) for a in entries}
@@ -256,12 +257,13 @@ class Layers:
                 for n in self.examples}
 
 
-def largest_of(a: Symbol, others: list[Symbol]) -> Expr:
-    """∂ max(a, others)/∂a: 1 where a is the largest, 0 below (H(0) = ½ at a tie)."""
-    if not others:
-        return Integer(1)
-    rest = others[0] if len(others) == 1 else sympy.Max(*others, evaluate=False)
-    return sympy.Heaviside(a - rest, evaluate=False)  # no assumptions asked of a − max(...)
+def largest_of(a: Symbol, before: list[Symbol], after: list[Symbol]) -> Expr:
+    """∂ max(window)/∂a: 1 where a is the window's first largest entry, else 0, as PyTorch routes
+    the gradient of a tie (to the first): a above every entry before it, and not below any after."""
+    factors = [sympy.Heaviside(a - (side[0] if len(side) == 1 else sympy.Max(*side, evaluate=False)), at_tie,
+                               evaluate=False)  # no assumptions asked of a − max(...)
+               for side, at_tie in ((before, 0), (after, 1)) if side]
+    return sympy.Mul(*factors) if factors else Integer(1)
 
 
 def build_layers(spec: ProblemSpec) -> Graph:
