@@ -460,7 +460,7 @@ class Checker(Diagnoses):
         own = all(close(v, h, e, 0) for v, h, e in zip(claimed_vals, claimed_halves, expected))
         verdict, diagnosis = ("correct" if own else "wrong"), ""
         right_end = own
-        if not own and not formula:
+        if not own and not formula and scope.replayable(key):
             # right from the student's own wrong earlier values (error carried forward)?  That
             # comes before the allowance for their rounding: where their wrong values reach
             # the key, the value is what they worked out from those, and a right value of the
@@ -477,7 +477,7 @@ class Checker(Diagnoses):
         if verdict in ("correct", "correct-ecf") and links:
             verdict, mistake = "inconsistent", "broken-link"
             diagnosis = self.describe_links(links, scope, values, chain)
-        elif verdict == "wrong":
+        elif verdict == "wrong" and scope.replayable(key):
             diagnosis, mistake = self.diagnose(scope, key, claimed_vals, claimed_halves,
                                                claim_element, formula, values, chain, links)
         self.register(scope, key, st, claimed_vals, claimed_halves, right_end, formula)
