@@ -45,10 +45,10 @@ DELIMITERS = {"(", ")", "[", "]", "|", ".", "\\|", "\\{", "\\}", "\\langle", "\\
 STAND_IN = {"\\|": "|", "\\{": "(", "\\}": ")", "\\,": " ", "\\;": " ", "\\:": " ", "\\!": " ",
             "\\ ": " "} | dict.fromkeys("=<>;:!?", "+")  # harmless in math: checked as "+"
 QUANTITY = re.compile(r"\\q\{([^{}$]*)\}")
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[\d+(?:,\d+)*\])?\Z")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[\d+(?:,\d+)*\]){0,4}\Z")  # z1[2][1], K1[1,1,2,2]
 VALUE = re.compile(r"\\val\{([^{}$\\]*)\}")  # \val{W2[1,1]}: a quantity's number
 VALUE_MACRO = re.compile(r"\\val(?![A-Za-z])")  # every one must start a VALUE with a good name
-_NODE = r"[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+(?:,[0-9]+)*\])?"
+_NODE = r"[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+(?:,[0-9]+)*\]){0,4}"
 VALUE_NAME = re.compile(rf"(?:d{_NODE}/d{_NODE}|{_NODE})\Z")  # W2[1,1], L, eta, dL/dW2[1,1]
 MAX_VALUE_NAME = 100
 # A number as written: 0.15, 3, .5 (not the 2 of W2, x_1 or 1e-3's e-3; a sign is looked for apart)

@@ -40,9 +40,9 @@ RESERVED = ("require", "avoid", "draws")
 GRID_POINTS = 10**9  # points of one uniform grid
 # A JSON name: W2[1,1], z1[2], yhat[1], L, x1; a partial dL/dW2[1,1].  Not after a letter, digit,
 # "_" or ".", so that the "e5" of 1e5 is never read as a name.
-_NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:\[\s*[0-9]+\s*(?:,\s*[0-9]+\s*)*\])?"
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:\[\s*[0-9]+\s*(?:,\s*[0-9]+\s*)*\]){0,4}"
 NAME_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9_.])(?:d{_NAME}/d{_NAME}|{_NAME})")
-QUANTITY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+(?:,[0-9]+)*\])?\Z")
+QUANTITY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+(?:,[0-9]+)*\]){0,4}\Z")  # x[2][1,3,3]
 
 
 @dataclass(frozen=True)
