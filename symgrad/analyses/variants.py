@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -37,14 +38,19 @@ import sympy
 from sympy import Symbol
 
 from symgrad.analyses.collapse import equivalent_layer
+from symgrad.analyses.layerforms import layer_forms
 from symgrad.analyses.matrixform import matrix_backprop
 from symgrad.analyses.sheet import Part, Sheet
+from symgrad.engine import optimize
+from symgrad.engine.backward import reverse_sweep
 from symgrad.engine.compiled import definitions_of, standard_outputs, straight_line
+from symgrad.engine.graph import Graph
 from symgrad.engine.solution import Solution
 from symgrad.errors import ProblemError, SymgradError
 from symgrad.input import limits
 from symgrad.input.names import Partial
 from symgrad.input.prose import literals, printed_number, values as value_names, with_values
+from symgrad.input.layerspec import BatchNormSpec, ConvSpec, RNNSpec, indices as positions
 from symgrad.input.spec import LayerSpec, ProblemSpec
 from symgrad.input.variantspec import Condition, Draw, VariantsSpec
 
@@ -166,7 +172,9 @@ class Program:
         graph = solution.graph
         self.values = tuple(solution.values)
         self.gradients = tuple(solution.gradients)
-        self.updated = tuple(solution.updated)
+        # an [optimizer]'s parameters after its steps are worked out for each variant kept
+        # (renumber_part), not as θ − η ∂L/∂θ here
+        self.updated = tuple(solution.updated) if solution.spec.optimizer is None else ()
         adjoints = {s.name: s for s, _ in definitions_of(solution)
                     if s.name in solution.adjoint_values}
         self.adjoints = tuple(adjoints)
@@ -242,6 +250,7 @@ class Sampler:
                                "as W1 = { uniform = [-1, 1], step = 0.1 }")
         self.quantities = resolve(spec, self.parts)
         self.drawn = tuple(leaf for q in self.quantities for leaf in q.leaves)
+        undrawable(spec, self.quantities, self.parts)
         self.programs = [Program(p.solution) for p in self.parts]  # type: ignore[arg-type]
         for program in self.programs:
             missing = [l for l in program.leaves if l not in self.drawn and l not in program.defaults]
@@ -345,8 +354,7 @@ def resolve(spec: VariantsSpec, parts: Sequence[Part]) -> list[Quantity]:
                 raise ProblemError(spec.source, draw.field, f"{leaf} is drawn twice (also by "
                                    f"{taken[leaf]})")
             taken[leaf] = draw.field
-        indices = [tuple(int(i) for i in l[l.index("[") + 1:-1].split(",")) if "[" in l else ()
-                   for l in members]
+        indices = [leaf_index(l) for l in members]
         members = [m for _, m in sorted(zip(indices, members))]  # row by row
         indices = sorted(indices)
         shape = tuple(max(i[d] for i in indices) for d in range(len(indices[0]))) if indices[0] else ()
@@ -354,7 +362,7 @@ def resolve(spec: VariantsSpec, parts: Sequence[Part]) -> list[Quantity]:
             wanted = shape
             option = draw.options[0]
             got = (len(option),) if not isinstance(option[0], tuple) else (len(option), len(option[0]))
-            transposed = len(wanted) == 2 and spec.layout == "in_out"
+            transposed = len(wanted) == 2 and spec.layout == "in_out" and dense_weights(members, parts)
             if len(wanted) == 2 and spec.layout == "mixed":
                 raise ProblemError(spec.source, f"{draw.field}.choose", "the file's networks use "
                                    "both layouts: choose whole matrices per entry instead")
@@ -366,6 +374,44 @@ def resolve(spec: VariantsSpec, parts: Sequence[Part]) -> list[Quantity]:
                 draw = replace(draw, options=tuple(tuple(zip(*o)) for o in draw.options))
         quantities.append(Quantity(draw, tuple(members), shape))
     return quantities
+
+
+def leaf_index(name: str) -> tuple[int, ...]:
+    """Every index of a leaf's name, group after group: W1[2,3] → (2, 3); x[2][1,3,3] (example
+    2, channel 1, row 3, column 3) → (2, 1, 3, 3); a graph's leaf x1 → ()."""
+    return tuple(int(i) for i in re.findall(r"\d+", name[name.index("["):])) if "[" in name else ()
+
+
+def dense_weights(members: Sequence[str], parts: Sequence[Part]) -> bool:
+    """Whether the leaves are a dense layer's weight matrix (which the file's layout may write
+    transposed), not an input batch or a recurrent layer's matrix (always written out_in)."""
+    m = re.fullmatch(r"W(\d+)\[\d+,\d+\]", members[0])
+    if m is None:
+        return False
+    l = int(m[1])
+    for part in parts:
+        network = part.solution.spec.network  # type: ignore[union-attr]
+        if network is not None and l <= len(network.layers) and f"{members[0]}" in part.solution.graph.by_name:  # type: ignore[union-attr]
+            return isinstance(network.layers[l - 1], LayerSpec)
+    return True
+
+
+def undrawable(spec: VariantsSpec, quantities: Sequence[Quantity], parts: Sequence[Part]) -> None:
+    """One clear error for a drawn value that a variant's problem file could not state: a
+    recurrent layer's initial state per example of a mini-batch (the file has one h0 for all),
+    or the learning rate of a problem whose [optimizer] has its own."""
+    for q in quantities:
+        for leaf in q.leaves:
+            for part in parts:
+                network = part.solution.spec.network  # type: ignore[union-attr]
+                if leaf == RATE and part.solution.spec.optimizer is not None:  # type: ignore[union-attr]
+                    raise ProblemError(spec.source, q.draw.field, "the learning rate of a problem "
+                                       "with an [optimizer] is the optimizer's lr: it is not drawn")
+                if (network is not None and network.batch and leaf in part.solution.graph.by_name  # type: ignore[union-attr]
+                        and re.fullmatch(r"h\d+\[\d+\]\[0\]\[\d+\]", leaf)):
+                    raise ProblemError(spec.source, q.draw.field, f"{leaf} is the initial state of "
+                                       "one example, but the problem states one h0 for the whole "
+                                       "mini-batch: it is not drawn")
 
 
 def rate_quantity(spec: VariantsSpec, draw: Draw, rated: bool, clash: bool,
@@ -426,15 +472,22 @@ def conditions(spec: VariantsSpec, sheet: Sheet, parts: Sequence[Part], programs
         return ok
 
     checks.append((LABELS["finite"], finite))
-    units: dict[str, list[tuple[int, str, float]]] = {"saturated": [], "dead_relu": []}
+    units: dict[str, list[tuple[int, Any, float]]] = {"saturated": [], "dead_relu": []}
     for k, part in enumerate(parts):
         network = part.solution.spec.network  # type: ignore[union-attr]
         for l, layer in enumerate(network.layers if network else (), 1):
-            zs = [f"z{l}[{i}]" for i in range(1, layer.units + 1)]
+            if not isinstance(layer, (LayerSpec, ConvSpec, RNNSpec)):
+                continue  # no pre-activations of its own (pooling, batch norm, an activation layer)
+            # a layer's units: of one example (z1[2][1]) or time step (h1[3][2]) at a time
+            groups: dict[str, list[str]] = {}
+            for z in part.solution.values:  # type: ignore[union-attr]
+                if z.startswith(f"z{l}["):
+                    groups.setdefault(z[:z.rindex("[")], []).append(z)
+            zs = [z for group in groups.values() for z in group]
             if layer.activation in SATURATION:
                 units["saturated"] += [(k, z, SATURATION[layer.activation]) for z in zs]
             if layer.activation == "relu":
-                units["dead_relu"].append((k, ",".join(zs), 0.0))
+                units["dead_relu"] += [(k, tuple(group), 0.0) for group in groups.values()]
     if "saturated" in spec.avoid and units["saturated"]:
         chosen = units["saturated"]
         checks.append((LABELS["saturated"], lambda g, outs: np.logical_and.reduce(
@@ -442,7 +495,7 @@ def conditions(spec: VariantsSpec, sheet: Sheet, parts: Sequence[Part], programs
     if "dead_relu" in spec.avoid and units["dead_relu"]:
         layers = units["dead_relu"]
         checks.append((LABELS["dead_relu"], lambda g, outs: np.logical_and.reduce(
-            [np.logical_or.reduce([outs[k][z] > 0 for z in zs.split(",")]) for k, zs, _ in layers])))
+            [np.logical_or.reduce([outs[k][z] > 0 for z in zs]) for k, zs, _ in layers])))
     if "zero_gradient" in spec.avoid:
         floor = 0.5 * 10.0 ** -sheet.precision
         asked = [(k, key) for k, part in enumerate(parts) for key in part.solution.gradients  # type: ignore[union-attr]
@@ -558,16 +611,26 @@ def renumber_part(part: Part, given: Mapping[str, float], out: Mapping[str, floa
             factors = tuple(tuple(out[f"factor {key} {p} {k}"] for k in range(len(path)))
                             for p, path in enumerate(g.derivation.paths))
         gradients[key] = replace(g, value=out[key], factor_values=factors)
-    spec = respecified(part.problem, mine, rate)
+    spec = respecified(part.problem, mine, rate, graph)
+    new_graph = replace(graph, values=values, learning_rate=rate)
+    updated, steps = solution.updated, solution.steps
+    if spec.optimizer is not None and solution.updated:  # its steps again, from the new values
+        sweep = solution.sweeps.get(graph.output) or reverse_sweep(new_graph, graph.output)
+        steps = optimize.run(spec.optimizer, new_graph, sweep, spec.source, spec.field("optimizer"))
+        updated = {name: steps[-1].states[name]["value"] for name in solution.updated}
+    else:
+        updated = {n: out[f"updated {n}"] for n in solution.updated}
     new = replace(
-        solution, spec=spec, graph=replace(graph, values=values, learning_rate=rate),
+        solution, spec=spec, graph=new_graph,
         values={n: out[n] for n in solution.values}, gradients=gradients,
-        updated={n: out[f"updated {n}"] for n in solution.updated},
+        updated=updated, steps=steps,
         adjoint_values={**solution.adjoint_values,
                         **{n: out[f"delta {n}"] for n in solution.adjoint_values
                            if f"delta {n}" in out}},
     )
     renewed = replace(part, problem=spec, solution=new)
+    if part.layers is not None:  # the worked layer forms, with this variant's numbers
+        renewed = replace(renewed, layers=layer_forms(new))
     if part.collapse is not None:
         renewed = replace(renewed, collapse=equivalent_layer(new))
     if part.matrix is not None:
@@ -575,9 +638,11 @@ def renumber_part(part: Part, given: Mapping[str, float], out: Mapping[str, floa
     return renewed
 
 
-def respecified(spec: ProblemSpec, given: Mapping[str, float], rate: float | None = None) -> ProblemSpec:
+def respecified(spec: ProblemSpec, given: Mapping[str, float], rate: float | None = None,
+                graph: Graph | None = None) -> ProblemSpec:
     """The problem as the file would state this variant: drawn weights, biases, data and
-    learning rate in."""
+    learning rate in.  A network beyond dense layers on one example needs its `graph` (the
+    names of its inputs and targets, in the file's order)."""
     if rate is not None and spec.network is not None and rate != spec.network.learning_rate:
         spec = replace(spec, network=replace(spec.network, learning_rate=rate))
     if rate is not None and spec.graph is not None and rate != spec.graph.learning_rate:
@@ -589,6 +654,9 @@ def respecified(spec: ProblemSpec, given: Mapping[str, float], rate: float | Non
         data.update(given)
         return replace(spec, data=data)
     network = spec.network
+    if not network.plain:
+        assert graph is not None
+        return respecified_layers(spec, given, graph)
     layers = []
     for l, layer in enumerate(network.layers, 1):
         fan_in = network.inputs if l == 1 else network.layers[l - 2].units
@@ -605,6 +673,64 @@ def respecified(spec: ProblemSpec, given: Mapping[str, float], rate: float | Non
     for name, length in (("x", network.inputs), ("y", network.layers[-1].units)):
         old = data.get(name) or (None,) * length
         new = tuple(given.get(f"{name}[{k}]", v) for k, v in enumerate(old, 1))  # type: ignore[arg-type]
+        if any(v is not None for v in new):
+            data[name] = new
+    return replace(spec, network=replace(network, layers=tuple(layers)), data=data)
+
+
+def respecified_layers(spec: ProblemSpec, given: Mapping[str, float], graph: Graph) -> ProblemSpec:
+    """`respecified` for a network with convolutions, recurrence, normalisation or a batch:
+    every parameter a leaf of its own name (K1[1,1,2,2], U1[1,2], gamma2[1]), the data flat in
+    the order of the graph's leaves."""
+    network = spec.network
+    assert network is not None
+
+    def entry(name: str, old: Any) -> Any:
+        return given.get(name, old)
+
+    def matrix(name: str, old: Any, rows: int, cols: int) -> Any:
+        if old is None and not any(n.startswith(name + "[") for n in given):
+            return None
+        old = old or ((None,) * cols,) * rows
+        return tuple(tuple(entry(f"{name}[{i},{j}]", w) for j, w in enumerate(row, 1))
+                     for i, row in enumerate(old, 1))
+
+    def vector(name: str, old: Any, count: int) -> Any:
+        if old is None and not any(n.startswith(name + "[") for n in given):
+            return None
+        return tuple(entry(f"{name}[{i}]", v) for i, v in enumerate(old or (None,) * count, 1))
+
+    layers: list[Any] = []
+    fan_in = network.shape[0] if len(network.shape) == 1 else math.prod(network.shape)
+    for l, layer in enumerate(network.layers, 1):
+        if isinstance(layer, LayerSpec):
+            layer = replace(layer, weights=matrix(f"W{l}", layer.weights, layer.units, fan_in),
+                            biases=vector(f"b{l}", layer.biases, layer.units))
+        elif isinstance(layer, ConvSpec):
+            shape = (layer.channels, layer.shape_in[0], *layer.kernel)
+            old = layer.weights or {}
+            if layer.weights is not None or any(n.startswith(f"K{l}[") for n in given):
+                layer = replace(layer, weights={at: entry(f"K{l}[{','.join(map(str, at))}]", old.get(at))
+                                                for at in positions(shape)})
+            layer = replace(layer, biases=vector(f"b{l}", layer.biases, layer.channels))
+        elif isinstance(layer, RNNSpec):
+            features = layer.shape_in[1]
+            layer = replace(layer, weights=matrix(f"W{l}", layer.weights, layer.units, features),
+                            recurrent=matrix(f"U{l}", layer.recurrent, layer.units, layer.units),
+                            biases=vector(f"b{l}", layer.biases, layer.units),
+                            recurrent_biases=vector(f"c{l}", layer.recurrent_biases, layer.units),
+                            h0=tuple(entry(f"h{l}[0][{i}]", v) for i, v in enumerate(layer.h0, 1)))
+        elif isinstance(layer, BatchNormSpec):
+            layer = replace(layer, gamma=vector(f"gamma{l}", layer.gamma, len(layer.gamma)),
+                            beta=vector(f"beta{l}", layer.beta, len(layer.beta)))
+        layers.append(layer)
+        fan_in = layer.units if isinstance(layer, LayerSpec) else math.prod(layer.shape)
+    data = dict(spec.data)
+    for name, kind in (("x", "input"), ("y", "target")):
+        leaves = [n.name for n in graph.nodes if n.kind == kind and n.name.startswith(name + "[")]
+        old = data.get(name)
+        old = old if isinstance(old, tuple) and len(old) == len(leaves) else (None,) * len(leaves)
+        new = tuple(entry(leaf, v) for leaf, v in zip(leaves, old))
         if any(v is not None for v in new):
             data[name] = new
     return replace(spec, network=replace(network, layers=tuple(layers)), data=data)
