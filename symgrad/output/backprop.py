@@ -17,7 +17,7 @@ from sympy import Expr, Symbol
 
 from symgrad.input.names import Partial
 from symgrad.output.notation import delta_latex
-from symgrad.output.printer import DISPLAY_WIDTH, Chain, PartPrinter, joined, row, visible
+from symgrad.output.printer import DISPLAY_WIDTH, FIT_WIDTH, Chain, PartPrinter, joined, packed, row, visible
 
 if TYPE_CHECKING:
     from symgrad.engine.solution import Gradient, Solution
@@ -162,7 +162,7 @@ def number_lines(products: list[list[str]]) -> list[str]:
         shown = [product[0]] + [rf"\left({t}\right)" if t.startswith("-") else t for t in product[1:]]
         texts.append(r" \cdot ".join(shown))
     whole = texts[0] + "".join(joined(t) for t in texts[1:])
-    return [whole] if len(whole) < 110 else [texts[0], *(joined(t).lstrip() for t in texts[1:])]
+    return [whole] if len(whole) < 110 and visible(whole) <= FIT_WIDTH else packed(texts)
 
 
 def assumption_tex(assumption: str, names: dict[str, str]) -> str:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 LINE_LENGTH = 110  # characters of LaTeX past which a sum is set a term per line
 DISPLAY_WIDTH = 62  # characters (as `visible` counts them) that a display line holds
+STEP_WIDTH = 46  # characters of one line of a step, after the left side's column
+FIT_WIDTH = 54  # a step this wide stays on one line (wider ones run off the page beside a left side)
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,34 @@ class PartPrinter:
                 return None
             texts.append(text)
         whole = texts[0] + "".join(joined(t) for t in texts[1:])
-        if len(whole) < LINE_LENGTH:
+        if len(texts) == 1:  # one product: its bracketed sum over lines of its own when too wide
+            return (visible(whole) > DISPLAY_WIDTH and self.broken(chain.terms[0], numbers)) or texts
+        if len(whole) < LINE_LENGTH and visible(whole) <= FIT_WIDTH:
             return [whole]
-        return [texts[0], *(joined(t).lstrip() for t in texts[1:])]
+        return packed(texts)
+
+    def broken(self, term: tuple[Expr | Chain, ...], numbers: bool) -> list[str] | None:
+        r"""A product with a bracketed sum too long for a line (Σ_k δ_k W_kj, or a pooled
+        value's routes, times g'(z)), the sum's terms over lines between \Bigl( and \Bigr);
+        None when it has no such sum."""
+        at = next((k for k, f in enumerate(term) if isinstance(f, Chain) and len(f.terms) > 1), None)
+        if at is None:
+            return None
+        inner = term[at]
+        assert isinstance(inner, Chain)
+        texts = [self.product(t, numbers) for t in inner.terms]
+        before = self.product(term[:at], numbers) if at else None
+        after = self.product(term[at + 1:], numbers) if at + 1 < len(term) else None
+        if any(t is None for t in texts) or (at and before is None) or (after is None and at + 1 < len(term)):
+            return None
+        lines = packed(texts)  # type: ignore[arg-type]
+        lines[0] = (f"{before} \\cdot " if before else "") + r"\Bigl(" + lines[0]
+        close = r"\Bigr)" + (f" \\cdot {after}" if after else "")
+        if visible(lines[-1] + close) <= DISPLAY_WIDTH:
+            lines[-1] += close
+        else:  # the factor after the bracket on a line of its own
+            lines.append(close)
+        return lines
 
     def product(self, term: tuple[Expr | Chain, ...], numbers: bool) -> str | None:
         factors = list(term) or [Integer(1)]
@@ -164,14 +191,22 @@ class PartPrinter:
     @staticmethod
     def lines(expr: Expr, show: Any) -> list[str]:
         whole: str = show(expr)
-        if not expr.is_Add or len(whole) < LINE_LENGTH:
+        if not expr.is_Add or (len(whole) < LINE_LENGTH and visible(whole) <= FIT_WIDTH):
             return [whole]
         terms = sorted(expr.as_ordered_terms(), key=lambda t: t.could_extract_minus_sign())
-        out = [show(terms[0])]
-        for term in terms[1:]:
-            text = show(term)
-            out.append(f"- {text[1:].lstrip()}" if text.startswith("-") else f"+ {text}")
-        return out
+        return packed([show(t) for t in terms])
+
+
+def packed(texts: list[str], width: float = STEP_WIDTH) -> list[str]:
+    """The terms of a long sum, as many to a line as fit in `width` (a long one alone)."""
+    out = [texts[0]]
+    for text in texts[1:]:
+        more = joined(text)
+        if visible(out[-1] + more) <= width and len(out[-1] + more) < LINE_LENGTH:
+            out[-1] += more
+        else:
+            out.append(more.lstrip())
+    return out
 
 
 def joined(term: str) -> str:
