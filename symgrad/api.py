@@ -76,6 +76,9 @@ class Solution(engine.Solution):
         if network is None or not 1 <= layer <= len(network.layers) or not self.graph.output:
             raise SymgradError(f"layer_gradients({layer}): expected a layer 1 to "
                                f"{len(network.layers) if network else 0} of a network with a loss")
+        if not network.plain:
+            raise SymgradError(f"layer_gradients({layer}): expected dense layers on one example; "
+                               "this network has other layers or a mini-batch (see .gradients)")
         units = network.layers[layer - 1].units
         fan_in = network.inputs if layer == 1 else network.layers[layer - 2].units
         weights = [[f"W{layer}[{i},{j}]" for j in range(1, fan_in + 1)] for i in range(1, units + 1)]
@@ -96,6 +99,9 @@ class Solution(engine.Solution):
         network = self.spec.network
         if network is None:
             raise SymgradError("jacobian(): expected a network")
+        if not network.plain:
+            raise SymgradError("jacobian(): expected dense layers on one example; this network has "
+                               "other layers or a mini-batch")
         outputs = network.layers[-1].units
         keys = [[str(Partial(f"yhat[{i}]", f"x[{j}]")) for j in range(1, network.inputs + 1)]
                 for i in range(1, outputs + 1)]

@@ -41,7 +41,7 @@ class EquivalentLayer:
 def layer_matrices(solution: Solution) -> tuple[Matrix, Matrix] | None:
     """(W', b') over the network's weight and bias symbols, or None when it does not collapse."""
     net = solution.spec.network
-    if net is None or len(net.layers) < 2 or any(
+    if net is None or not net.plain or len(net.layers) < 2 or any(
             layer.activation != "identity" for layer in net.layers[:-1]):
         return None
     node = solution.graph.node

@@ -62,7 +62,8 @@ def matrix_backprop(solution: Solution) -> MatrixBackprop | None:
     the output), and every weight and bias asked for.
     """
     net, graph = solution.spec.network, solution.graph
-    if net is None or net.loss is None or net.l2 or graph.output != "L" or "L" not in solution.sweeps:
+    if (net is None or not net.plain or net.loss is None or net.l2 or graph.output != "L"
+            or "L" not in solution.sweeps):
         return None
     env = {**graph.values, **{symbol(n): v for n, v in solution.values.items()}}
     leaf = lambda name: number(graph.values[symbol(name)])  # KeyError: symbolic

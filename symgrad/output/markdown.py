@@ -125,15 +125,8 @@ def parameters(solution: Solution | None, names: Callable[[str], str], precision
     if solution is None or solution.spec.network is None:
         return []
     graph, out = solution.graph, []
-    if not solution.spec.network.plain:  # kernels, recurrent weights, γ and β: entry by entry
-        families: dict[str, list[str]] = {}
-        for node in graph.nodes:
-            value = graph.values.get(node.symbol)
-            if node.kind in ("weight", "bias") and isinstance(value, (int, float)):
-                family = node.name[:node.name.index("[")]
-                families.setdefault(family, []).append(
-                    f"{names(node.name)} = {format_number(value, precision)}")
-        return [r", \; ".join(entries) for entries in families.values()]
+    if not solution.spec.network.plain:  # kernels, recurrent weights, γ and β: the given states them
+        return []
     fan_in = solution.spec.network.inputs
     for l, layer in enumerate(solution.spec.network.layers, 1):
         for family, rows in ((f"W{l}", [[f"W{l}[{i},{j}]" for j in range(1, fan_in + 1)]

@@ -27,6 +27,7 @@ from symgrad.output.backprop import (backprop_context, is_numeric, style_of, upd
 from symgrad.output.context_analyses import collapse_context, matrix_context, proof_context
 from symgrad.output.latex import format_number, renamed_functions, textbook_latex, variable_latex
 from symgrad.output.printer import LINE_LENGTH, PartPrinter
+from symgrad.output.stated import stated
 from symgrad.output.figures import chain_edges, graph_figure, network_figure, once, plot_figure
 from symgrad.analyses.vector import N, U, ExampleSum, VectorGradient
 from symgrad.input.names import Partial
@@ -429,7 +430,7 @@ def operating_points(part: Part, activation: str) -> list[float]:
         return list(part.plot_at)
     values = part.solution.values if part.solution else {}
     return [
-        v for l, layer in enumerate(network.layers, 1) if layer.activation == activation
+        v for l, layer in enumerate(network.layers, 1) if getattr(layer, "activation", None) == activation
         for k, v in values.items() if k.startswith(f"z{l}[") and isinstance(v, (int, float))
     ]
 
@@ -437,7 +438,8 @@ def operating_points(part: Part, activation: str) -> list[float]:
 def leaky_slope(part: Part) -> float | None:
     """The negative slope of the part's first leaky ReLU layer (None: the default 0.01)."""
     network = part.solution.spec.network if part.solution else None
-    slopes = [l.negative_slope for l in network.layers if l.activation == "leaky_relu"] if network else []
+    slopes = [l.negative_slope for l in network.layers  # pooling, flatten, batch norm: none
+              if getattr(l, "activation", None) == "leaky_relu"] if network else []
     return slopes[0] if slopes else None
 
 
@@ -456,6 +458,9 @@ def dependency_context(p: PartPrinter, d: Dependency) -> dict[str, Any]:
 
 def given(p: PartPrinter, solution: Solution) -> list[str]:
     """What the question states: the inputs, targets and rate of a network; a graph's definitions."""
+    network = solution.spec.network
+    if network is not None and not network.plain:  # its parameters too, block by block
+        return stated(p, solution)
     graph = solution.graph
     out = []
     if solution.spec.graph is not None:
