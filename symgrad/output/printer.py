@@ -198,7 +198,16 @@ class PartPrinter:
 
 
 def packed(texts: list[str], width: float = STEP_WIDTH) -> list[str]:
-    """The terms of a long sum, as many to a line as fit in `width` (a long one alone)."""
+    """The terms of a long sum, as many to a line as fit in `width` (a long one alone), the lines
+    made as even as their number allows (no last line of one short term)."""
+    out = greedy(texts, width)
+    narrower = width - 2
+    while narrower > width / 2 and len(even := greedy(texts, narrower)) == len(out):
+        out, narrower = even, narrower - 2
+    return out
+
+
+def greedy(texts: list[str], width: float) -> list[str]:
     out = [texts[0]]
     for text in texts[1:]:
         more = joined(text)
@@ -280,5 +289,7 @@ def row(key: str, lhs: str, steps: list[list[str]], result: str | None, box: boo
     # the value on the line of the last step, when it fits: "= (0.5998 - 1) · 0.5998 = -0.4002"
     tail = (not inline and result is not None and bool(kept) and len(kept[-1]) == 1
             and visible(kept[-1][0]) + visible(result) < DISPLAY_WIDTH - 15)
+    # the display lines it takes: a block of many may break across pages (derivation.tex.j2)
+    lines = 1 if inline else sum(map(len, kept)) + (result is not None and not tail)
     return {"key": key, "lhs": lhs, "steps": kept, "result": result, "box": box,
-            "inline": inline, "tail": tail, "width": width}
+            "inline": inline, "tail": tail, "width": width, "lines": lines}
