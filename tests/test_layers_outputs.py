@@ -316,6 +316,8 @@ def test_the_given_data_read_as_matrices(files):
     assert (r"x^{(2)}_{1} = \begin{pmatrix} 0 & 1 & 0 & 1 \\ 1 & 0 & 1 & 0 \\ 0.5 & 0.5 & 0.5 & 0.5"
             r" \\ 2 & 1 & 0 & -1 \end{pmatrix}") in tex
     assert r"y^{(1)} = 1" in tex
+    # every entry of the kernel asked: one family named, not four fractions
+    assert r"$\partial L / \partial K^{[1]}$" in tex and r"\partial K^{[1]}_{11" not in tex.split("Find")[1]
 
 
 def test_a_long_delta_line_is_broken_inside_its_bracket():

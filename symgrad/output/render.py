@@ -27,7 +27,7 @@ from symgrad.output.backprop import (backprop_context, is_numeric, style_of, upd
 from symgrad.output.context_analyses import collapse_context, matrix_context, proof_context
 from symgrad.output.latex import format_number, renamed_functions, textbook_latex, variable_latex
 from symgrad.output.printer import LINE_LENGTH, PartPrinter
-from symgrad.output.stated import stated
+from symgrad.output.stated import asked_gradients, stated
 from symgrad.output.figures import chain_edges, graph_figure, network_figure, once, plot_figure
 from symgrad.analyses.vector import N, U, ExampleSum, VectorGradient
 from symgrad.input.names import Partial
@@ -482,8 +482,7 @@ def asks(p: PartPrinter, part: Part, solution: Solution) -> list[str]:
     if "loss" in part.show and "L" in solution.values:
         out.append(f"the loss ${p.names['L']}$")
     if "gradients" in part.show and solution.gradients:
-        out.append(", ".join(f"${p.partial(g.derivation.top, g.derivation.wrt)}$"
-                             for g in solution.gradients.values()))
+        out.append(asked_gradients(p, solution))
     if "update" in part.show and solution.updated:
         optimizer = solution.spec.optimizer
         out.append("one step of gradient descent" if optimizer is None else

@@ -96,3 +96,38 @@ def together(lines: list[str]) -> list[str]:
         else:
             out.append(line)
     return out
+
+
+def asked_gradients(p: PartPrinter, solution: Solution) -> str:
+    """The asked gradients as the question words them; a network beyond dense layers on one
+    example asks for a whole family at once when every entry is asked (∂L/∂K^{[1]}, each entry)
+    rather than listing each of a kernel's or a batch's entries."""
+    gradients = [g.derivation for g in solution.gradients.values()]
+    network = solution.spec.network
+    one = lambda d: f"${p.partial(d.top, d.wrt)}$"  # noqa: E731
+    if network is None or network.plain:
+        return ", ".join(one(d) for d in gradients)
+    graph = solution.graph
+    members: dict[str, set[str]] = {}  # a family's leaves
+    for node in graph.nodes:
+        if node.is_leaf and "[" in node.name:
+            members.setdefault(node.name[:node.name.index("[")], set()).add(node.name)
+    items: list[tuple[str, bool]] = []  # (text, a whole family)
+    done: set[tuple[str, str]] = set()
+    for d in gradients:
+        family = d.wrt[:d.wrt.index("[")] if "[" in d.wrt else d.wrt
+        if (d.top, family) in done:
+            continue
+        asked = {e.wrt for e in gradients if e.top == d.top and e.wrt.startswith(family + "[")}
+        if family in members and len(asked) > 1 and asked == members[family]:
+            done.add((d.top, family))
+            top = p.names.get(d.top, d.top)
+            items.append((r"$\partial %s / \partial %s$" % (top, family_latex(family, p.notation)), True))
+        else:
+            items.append((one(d), False))
+    out = ""
+    for k, (text, whole) in enumerate(items):
+        out += (", " if k else "") + text
+        if whole and (k + 1 == len(items) or not items[k + 1][1]):
+            out += " (every entry)"
+    return out
