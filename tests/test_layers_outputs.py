@@ -313,8 +313,10 @@ def test_the_given_data_read_as_matrices(files):
     run_here("solve", str(files / "conv.toml"), "-o", str(out), "--questions")
     tex = (out / "conv-questions.tex").read_text()
     assert r"K^{[1]}_{11} = \begin{pmatrix} 0.1 & -0.2 \\ 0.3 & 0.4 \end{pmatrix}" in tex
-    assert (r"x^{(2)}_{1} = \begin{pmatrix} 0 & 1 & 0 & 1 \\ 1 & 0 & 1 & 0 \\ 0.5 & 0.5 & 0.5 & 0.5"
-            r" \\ 2 & 1 & 0 & -1 \end{pmatrix}") in tex
+    # a 4 × 4 input in script size, so that a batch's inputs sit two to a line
+    assert (r"x^{(2)}_{1} = \left(\begin{smallmatrix} 0 & 1 & 0 & 1 \\ 1 & 0 & 1 & 0 \\ 0.5 & 0.5 & 0.5 & 0.5"
+            r" \\ 2 & 1 & 0 & -1 \end{smallmatrix}\right)") in tex
+    assert "smallmatrix} 1 & 2 & 0 & -1" in tex.split("x^{(2)}_{1} =")[0].split("\n")[-1]  # beside x^{(1)}
     assert r"y^{(1)} = 1" in tex
     # every entry of the kernel asked: one family named, not four fractions
     assert r"$\partial L / \partial K^{[1]}$" in tex and r"\partial K^{[1]}_{11" not in tex.split("Find")[1]

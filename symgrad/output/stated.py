@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 KINDS = ("weight", "bias", "input", "target")
 RANK = {"weight": 0, "bias": 0, "input": 1, "target": 2}  # parameters layer by layer, then the data
 GROUP = re.compile(r"\[([\d,]+)\]")
+SMALL = 16  # entries of a block from which it is set in script size
 
 
 def stated(p: PartPrinter, solution: Solution) -> list[str]:
@@ -45,7 +46,7 @@ def stated(p: PartPrinter, solution: Solution) -> list[str]:
         value = graph.values.get(node.symbol)
         if node.kind in KINDS and "[" not in node.name and isinstance(value, (int, float)):
             loose.append(f"{p.names[node.name]} = {p.value(value, given=True)}")
-    lines: list[str] = []
+    lines: list[tuple[str, float]] = []  # each block, with its width as printed
     for (_, family, lead, prefix), entries in sorted(blocks.items(), key=lambda item: item[0][0]):
         if not all(entries.values()):  # some entry is unknown (symbolic): the known ones alone
             for at, text in entries.items():
@@ -53,8 +54,11 @@ def stated(p: PartPrinter, solution: Solution) -> list[str]:
                     name = f"{family}{''.join(f'[{i}]' for i in lead)}[{','.join(map(str, prefix + at))}]"
                     loose.append(f"{p.names.get(name, name)} = {text}")
             continue
-        lines.append(f"{block_latex(p, family, lead, prefix)} = {matrix(entries)}")
-    out = together(lines + loose)
+        name = block_latex(p, family, lead, prefix)
+        small = len(entries) >= SMALL  # a 4 × 4 input and up: in script size, two to a line
+        lines.append((f"{name} = {matrix(entries, small)}",
+                      visible(f"{name} = ") + (0.7 if small else 1) * visible(matrix(entries))))
+    out = together(lines + [(text, visible(text)) for text in loose])
     if graph.learning_rate is not None and solution.updated and solution.spec.optimizer is None:
         out.append(f"{p.eta} = {p.value(graph.learning_rate, given=True)}")
     return out
@@ -74,8 +78,9 @@ def block_latex(p: PartPrinter, family: str, lead: tuple[int, ...], prefix: tupl
     return tex
 
 
-def matrix(entries: dict[tuple[int, ...], str]) -> str:
-    """A vector (one index) as a row (1, 2, 3), a matrix (two) as a pmatrix; one entry as itself."""
+def matrix(entries: dict[tuple[int, ...], str], small: bool = False) -> str:
+    """A vector (one index) as a row (1, 2, 3), a matrix (two) as a pmatrix (a smallmatrix in
+    brackets when `small`); one entry as itself."""
     if len(entries) == 1:
         return next(iter(entries.values()))
     if all(len(at) == 1 for at in entries):
@@ -84,17 +89,22 @@ def matrix(entries: dict[tuple[int, ...], str]) -> str:
     for (i, j) in sorted(entries):
         rows.setdefault(i, []).append(entries[(i, j)])
     body = r" \\ ".join(" & ".join(row) for row in rows.values())
+    if small:
+        return r"\left(\begin{smallmatrix} " + body + r" \end{smallmatrix}\right)"
     return r"\begin{pmatrix} " + body + r" \end{pmatrix}"
 
 
-def together(lines: list[str]) -> list[str]:
+def together(lines: list[tuple[str, float]]) -> list[str]:
     """Short blocks side by side (with \\quad between), as many as a display line holds."""
     out: list[str] = []
-    for line in lines:
-        if out and visible(out[-1]) + visible(line) + 2 <= DISPLAY_WIDTH:
+    width = 0.0
+    for line, wide in lines:
+        if out and width + wide + 2 <= DISPLAY_WIDTH:
             out[-1] += r", \quad " + line
+            width += wide + 2
         else:
             out.append(line)
+            width = wide
     return out
 
 
