@@ -77,6 +77,15 @@ def stacks(seed: int) -> list[dict]:
             ]},
             "data": {"x": [[R(), R()] for _ in range(3)], "y": [R()]},
         },
+        {  # an RNN with a ReLU cell on a mini-batch of two sequences
+            "network": {"inputs": [2, 2], "loss": "half_squared_error", "layer": [
+                {"type": "rnn", "units": 2, "activation": "relu",
+                 "weights": [[R(), R()], [R(), R()]], "recurrent": [[R(), R()], [R(), R()]],
+                 "biases": [0.3, 0.3]},
+                {"units": 1, "weights": [[R(), R()]]},
+            ]},
+            "data": {"x": [[[R(), R()] for _ in range(2)] for _ in range(2)], "y": [[R()], [R()]]},
+        },
         {  # batch normalisation and dropout over a batch, softmax as its own layer, cross-entropy
             "network": {"inputs": 2, "loss": "cross_entropy", "layer": [
                 {"units": 3, "activation": "relu", "weights": [[R(), R()] for _ in range(3)], "biases": [0.5, 0.5, 0.5]},
@@ -91,7 +100,7 @@ def stacks(seed: int) -> list[dict]:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-@pytest.mark.parametrize("which", [0, 1, 2])
+@pytest.mark.parametrize("which", [0, 1, 2, 3])
 def test_every_gradient_matches_finite_differences(seed, which):
     """∂L/∂θ for every parameter against (L(θ + h) − L(θ − h)) / 2h of the forward pass alone."""
     s = solved(stacks(seed)[which])
@@ -120,7 +129,8 @@ def test_every_gradient_matches_finite_differences(seed, which):
 
 
 def test_worked_forms_hold_their_relations():
-    batch, rnn, norm = (solved(p) for p in stacks(3))
+    batch, rnn, batch_rnn, norm = (solved(p) for p in stacks(3))
+    assert [r.example for r in layer_forms(batch_rnn).recurrences] == [1, 2]
     forms = layer_forms(batch)
     assert forms is not None and forms.convolutions and forms.poolings
     for g in forms.batch:  # the sum of the examples' gradients is the gradient (reduction "sum")

@@ -495,8 +495,6 @@ def test_variants_refuse_the_learning_rate_of_an_optimizer(files):
     assert done.returncode == 2 and "optimizer" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.xfail(reason="a recurrent layer on a mini-batch does not solve yet (layerforms' "
-                   "time steps are named without the example)", raises=KeyError, strict=False)
 def test_variants_refuse_one_examples_initial_state(files):
     problem = RNN.replace('[data]\nx = [[1.0, 0.5], [-0.5, 0.0], [2.0, 1.0]]\ny = [0.5]',
                           '[data]\nx = [[[1.0, 0.5], [-0.5, 0.0], [2.0, 1.0]], [[0, 1], [1, 0], [0, 0]]]\n'

@@ -83,6 +83,7 @@ class Recurrence:
     layer: int
     activation: str
     steps: tuple[TimeStep, ...]  # t = T down to 1
+    example: int = 0  # its example in a mini-batch (0: one example)
 
 
 @dataclass(frozen=True)
@@ -173,13 +174,14 @@ def layer_forms(solution: Solution) -> LayerForms | None:
                     routes.append(Route(node.name, adjoint(node.name), window))
             poolings.append(Pooling(l, layer.kind, tuple(routes)))
         elif isinstance(layer, RNNSpec):
-            steps = []
-            for t in range(layer.steps, 0, -1):
-                units = range(1, layer.units + 1)
-                steps.append(TimeStep(t, tuple(value(f"h{l}[{t}][{i}]") for i in units),
-                                      tuple(adjoint(f"h{l}[{t}][{i}]") for i in units),
-                                      tuple(adjoint(f"z{l}[{t}][{i}]") for i in units)))
-            recurrences.append(Recurrence(l, layer.activation, tuple(steps)))
+            units = range(1, layer.units + 1)
+            for n in (range(1, net.batch + 1) if net.batch else [0]):  # each example its own rows
+                at = f"[{n}]" if n else ""
+                steps = [TimeStep(t, tuple(value(f"h{l}{at}[{t}][{i}]") for i in units),
+                                  tuple(adjoint(f"h{l}{at}[{t}][{i}]") for i in units),
+                                  tuple(adjoint(f"z{l}{at}[{t}][{i}]") for i in units))
+                         for t in range(layer.steps, 0, -1)]
+                recurrences.append(Recurrence(l, layer.activation, tuple(steps), n))
         elif isinstance(layer, BatchNormSpec):
             normalisations.append(Normalisation(l, tuple(
                 norm_feature(graph, env, l, i, layer, adjoint) for i in range(1, layer.shape[0] + 1))))

@@ -159,7 +159,7 @@ def updates(
     spec: ProblemSpec, graph: Graph, gradients: dict[str, Gradient], env: dict[Symbol, Value]
 ) -> dict[str, Value]:
     """θ − η ∂L/∂θ for every requested parameter (a negative η climbs instead)."""
-    if not spec.ask.update:
+    if not spec.ask.update or spec.optimizer is not None:  # an optimizer takes its own steps
         return {}
     if graph.learning_rate is None:
         where = "network" if spec.network else "graph"

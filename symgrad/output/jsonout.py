@@ -115,7 +115,7 @@ def layers_json(forms: LayerForms) -> dict[str, Any]:
         "poolings": [{"layer": p.layer, "kind": p.kind, "routes": [
             {"output": r.output, "upstream": r.upstream, "window": [list(w) for w in r.window]}
             for r in p.routes]} for p in forms.poolings],
-        "recurrences": [{"layer": r.layer, "steps": [
+        "recurrences": [{"layer": r.layer, "example": r.example, "steps": [
             {"t": s.t, "h": list(s.h), "dL/dh": list(s.dh), "delta": list(s.dz)} for s in r.steps]}
             for r in forms.recurrences],
         "normalisations": [{"layer": b.layer, "features": [asdict(f) for f in b.features]}

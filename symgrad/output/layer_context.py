@@ -113,7 +113,7 @@ def recurrence(r: Recurrence, names: Mapping[str, str], loss: str, n: Printer) -
     derivative = {"tanh": r"1 - h_t^{2}", "relu": r"H(z_t)"}[r.activation]
     rows = [[str(s.t), vector(s.h, n), vector(s.dh, n), vector(s.dz, n)] for s in r.steps]
     return {
-        "title": f"Backpropagation through time, layer {l}.",
+        "title": f"Backpropagation through time, layer {l}" + (f", example {r.example}." if r.example else "."),
         "text": (r"From the last step back: $\delta_t = \partial %s/\partial h_t \odot (%s)$, and the gradient "
                  r"is carried back through the recurrent weights, $\partial %s/\partial h_{t-1} = U^{T} \delta_t$ "
                  r"(plus what the output takes from $h_{t-1}$). The weights sum over the steps: "
