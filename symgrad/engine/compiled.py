@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import sympy
+from sympy.printing.numpy import NumPyPrinter
 from sympy import Expr, Symbol
 from sympy.core.function import AppliedUndef
 
@@ -120,6 +121,16 @@ def standard_outputs(solution: Solution) -> list[Expr]:
     return outputs
 
 
+class StepPrinter(NumPyPrinter):
+    """numpy's printer, with the step function as numpy.heaviside: sympy's own writes H(a − max(b,
+    c, d)) (max pooling's derivative) as a Piecewise of every ordering, which takes seconds."""
+
+    def _print_Heaviside(self, expr: sympy.Heaviside) -> str:
+        x, *at_zero = expr.args
+        return "%s(%s, %s)" % (self._module_format("numpy.heaviside"), self._print(x),
+                               self._print(at_zero[0] if at_zero else sympy.Rational(1, 2)))
+
+
 def straight_line(solution: Solution, outputs: list[Expr], what: str) -> tuple[tuple[str, ...], Callable[..., list[Any]]]:
     """The leaves' names, and a numpy function of them that returns `outputs`."""
     graph = solution.graph
@@ -143,6 +154,8 @@ def straight_line(solution: Solution, outputs: list[Expr], what: str) -> tuple[t
         function = sympy.lambdify(
             [rename[n.symbol] for n in leaves], results, modules="numpy",
             cse=lambda exprs: (steps, list(exprs)), docstring_limit=0,
+            printer=StepPrinter({"fully_qualified_modules": False, "inline": True,  # as lambdify's own
+                                 "allow_unknown_functions": True, "user_functions": {}}),
         )
     except Exception as error:  # noqa: BLE001 - sympy's printer has no numpy form of it
         text = " ".join(str(error).split())[:200]
