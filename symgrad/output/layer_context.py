@@ -46,7 +46,7 @@ def layer_sections(forms: LayerForms | None, steps: Sequence[Step], optimizer: O
     return out
 
 
-def broken(terms: Sequence[str], per_line: int = 4) -> str:
+def broken(terms: Sequence[str], per_line: int = 3) -> str:
     """A long sum over several lines of an aligned display."""
     lines = [" + ".join(terms[k:k + per_line]) for k in range(0, len(terms), per_line)]
     return r" \\ &\quad + ".join(lines)
