@@ -69,7 +69,9 @@ def name_latex(
         letter = notation.symbols.get(base, LETTERS.get(base, base))
         mark = f"^{{({layer})}}" if notation.style == "paren" else f"^{{[{layer}]}}"
         mark = mark if layer else ""
-    lead = "".join(f"({k})" for k in re.findall(r"\d+", m["lead"]))  # the example, the time step
+    # the example, the time step: (n), or ⟨n⟩ where the layer itself is written (l)
+    around = (r"\langle ", r" \rangle") if notation.style == "paren" else ("(", ")")
+    lead = "".join(f"{around[0]}{k}{around[1]}" for k in re.findall(r"\d+", m["lead"]))
     if alone and not layer:
         return letter + (f"^{{{lead}}}" if lead else "")  # a single output ŷ, target y, input x
     joiner = "," if any(len(i) > 1 for i in index) else ""
