@@ -131,6 +131,14 @@ class Solution(engine.Solution):
     def to_json(self) -> dict[str, Any]:
         return solution_json(self, self.notation)
 
+    def by_torch_name(self) -> dict[str, Any]:
+        """The loss, the gradients (of the first step) and the parameters after the optimizer's
+        steps, under `model.named_parameters()`'s names, each a nested list shaped as the
+        parameter: for a problem made by `symgrad.from_torch`."""
+        from symgrad.input.torchmodel import by_torch_name
+
+        return by_torch_name(self.spec.torch, self.values, self.gradients, self.updated, self.graph.output)
+
     def to_latex(self, templates: str | Path | None = None, key: bool = True) -> str:
         """The answer key (or with key=False the question sheet) as a LaTeX document;
         `templates` is a folder whose files override the built-in ones."""

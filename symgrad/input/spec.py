@@ -27,6 +27,7 @@ from symgrad.input.layerspec import (
     indices, nested, read_batchnorm, read_conv, read_dropout, read_pool, read_rnn, size,
 )
 from symgrad.input.optimizerspec import OptimizerSpec, read_optimizer
+from symgrad.input.torchmodel import TorchNames, read_torch
 
 OUTPUT = re.compile(r"yhat[0-9]*\Z")
 # Names that may stand for an unspecified activation g(z): one letter or a Greek letter, so
@@ -96,6 +97,7 @@ class ProblemSpec:
     ask: AskSpec
     at: str = ""  # where in the file it sits ("question[2]"), for messages
     optimizer: OptimizerSpec | None = None
+    torch: TorchNames | None = None  # [torch]: the PyTorch names of the parameters (from_torch)
 
     def field(self, key: str) -> str:
         return f"{self.at}.{key}" if self.at else key
@@ -347,7 +349,7 @@ def read_problem(data: dict[str, Any], source: str = "<problem>", at: str = "") 
     """Validate a parsed TOML document (or, `at` a dotted path, one question of a sheet)."""
     if not at:  # a whole document (a file's was checked as it was read; a dict from Python was not)
         limits.check_plain_data(data, source)
-    top = Reader(source, data, at, {"title", "network", "graph", "data", "ask", "optimizer"})
+    top = Reader(source, data, at, {"title", "network", "graph", "data", "ask", "optimizer", "torch"})
     if ("network" in data) == ("graph" in data):
         raise ProblemError(source, at, "expected exactly one of [network] or [graph]")
     network = read_network(source, top) if "network" in data else None
@@ -361,6 +363,7 @@ def read_problem(data: dict[str, Any], source: str = "<problem>", at: str = "") 
         ask=read_ask(top),
         at=at,
         optimizer=read_optimizer(top, network.learning_rate if network else graph.learning_rate if graph else None),
+        torch=read_torch(top),
     )
 
 
